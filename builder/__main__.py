@@ -1,0 +1,107 @@
+"""python -m builder {train,export,build,serve,bench}
+
+Heavy modules (TensorFlow, the converter) are imported inside each command so that
+`python -m builder --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from builder import config as cfg
+from builder.errors import BuilderError
+
+
+def _train(args) -> None:
+    from builder.train import resolve_config, train
+
+    config = resolve_config(cfg.overrides_from(args, cfg.TrainConfig), args.config, args.resume)
+    train(config, resume=args.resume, export=not args.no_export)
+
+
+def _export(args) -> None:
+    from builder.export import export_run
+
+    print(f"exported {export_run(Path(args.runs_dir) / args.name)}")
+
+
+def _build(args) -> None:
+    from builder.build import build_site
+
+    config = cfg.load(cfg.SiteConfig, args.config, cfg.overrides_from(args, cfg.SiteConfig))
+    report = build_site(config, Path(config.out_dir))
+    print(report.summary())
+
+
+def _serve(args) -> None:
+    from builder import serve
+
+    serve.command(args)
+
+
+def _bench(args) -> None:
+    from builder import bench
+
+    bench.command(args)
+
+
+def _default_site_config() -> Path | None:
+    return Path("site.toml") if Path("site.toml").is_file() else None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m builder", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a generator from target images only",
+                       description="Train a pix2pix generator; inputs are made from each target on the fly.")
+    t.add_argument("--config", type=Path, help="TOML file of training options (command line wins)")
+    t.add_argument("--resume", action="store_true", help="continue runs/<name> from its last checkpoint")
+    t.add_argument("--no-export", action="store_true", help="do not export to models/<name> at the end")
+    cfg.add_arguments(t, cfg.TrainConfig)
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("export", help="export a run's latest checkpoint to models/<name>")
+    e.add_argument("--name", required=True, help="run name (runs/<name>)")
+    e.add_argument("--runs-dir", default=cfg.TrainConfig.runs_dir, help="where runs live")
+    e.set_defaults(func=_export)
+
+    b = sub.add_parser("build", help="convert models and write the static site to site/")
+    b.add_argument("--config", type=Path, default=_default_site_config(),
+                   help="site TOML (default: site.toml when present)")
+    cfg.add_arguments(b, cfg.SiteConfig)
+    b.set_defaults(func=_build)
+
+    s = sub.add_parser("serve", help="serve site/ on 127.0.0.1 with the netlify.toml headers")
+    _add_lazy(s, "serve")
+    s.set_defaults(func=_serve)
+
+    m = sub.add_parser("bench", help="measure frame rate and memory in headless Chromium; write JSON")
+    _add_lazy(m, "bench")
+    m.set_defaults(func=_bench)
+    return p
+
+
+def _add_lazy(p: argparse.ArgumentParser, module: str) -> None:
+    import importlib
+
+    try:  # TODO(dev): remove once serve/bench exist
+        importlib.import_module(f"builder.{module}").add_arguments(p)
+    except (ModuleNotFoundError, AttributeError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except BuilderError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

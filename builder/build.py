@@ -1,0 +1,218 @@
+"""python -m builder build: trained models + templates + js/ + glsl/ -> a deployable site/.
+
+The build reads as a sequence: gather everything (config, models, conversions, bundle), then
+write it into a temporary directory that replaces `site/` only when every step succeeded.
+Every asset but index.html gets a content-hashed name, so it can be cached forever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.config import SiteConfig
+from builder.convert import ConvertedModel, convert_model
+from builder.errors import BuildError
+from builder.render import render, script_json
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED_META = ("name", "input", "output", "transform", "params", "flops", "steps")
+PICTURES = ("preview", "loss_curve", "samples", "evidence")
+MAX_DEFAULT_MODEL_BYTES = 1_000_000
+
+
+@dataclass
+class BuildReport:
+    out_dir: Path
+    models: list[dict] = field(default_factory=list)  # name, dtype, bytes, psnr_db
+    files: int = 0
+    total_bytes: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        rows = [f"{m['name']:<16} {m['dtype']:<8} {m['bytes'] / 1024:>8.1f} KiB  {m['psnr_db']:>6.1f} dB"
+                for m in self.models]
+        head = f"{'model':<16} {'dtype':<8} {'weights':>12}  {'PSNR':>9}"
+        return "\n".join([head, *rows, f"built {self.out_dir}: {self.files} files, "
+                          f"{self.total_bytes / 1024:.0f} KiB in {self.seconds:.1f} s"])
+
+
+class SiteFiles:
+    """Everything the site will contain, in memory until `write`: the one place writes go."""
+
+    def __init__(self):
+        self.files: dict[str, bytes] = {}
+
+    def add(self, path: str, data: bytes) -> str:
+        self.files[path] = data
+        return path
+
+    def add_hashed(self, folder: str, name: str, data: bytes) -> str:
+        stem, dot, suffix = name.rpartition(".")
+        digest = hashlib.sha256(data).hexdigest()[:10]
+        return self.add(f"{folder}/{stem}.{digest}.{suffix}" if dot else f"{folder}/{name}.{digest}", data)
+
+    def write(self, root: Path) -> None:
+        for rel, data in sorted(self.files.items()):
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+
+# -- gather -----------------------------------------------------------------------------------
+
+def find_models(config: SiteConfig) -> list[tuple[Path, dict]]:
+    """The model directories to ship, each with its parsed meta.json, validated."""
+    root = Path(config.models_dir)
+    if not root.is_dir():
+        raise BuildError(f"{root}: models folder not found; train one with `python -m builder train`")
+    names = list(config.models) or sorted(p.name for p in root.iterdir()
+                                          if p.is_dir() and not p.name.startswith("."))
+    if not names:
+        raise BuildError(f"{root}: no models; train one with `python -m builder train`")
+    found = []
+    for name in names:
+        model_dir = root / name
+        if not model_dir.is_dir():
+            raise BuildError(f"{model_dir}: model listed in the site config not found; train it or remove it "
+                             f"from `models`")
+        found.append((model_dir, read_meta(model_dir)))
+    return found
+
+
+def read_meta(model_dir: Path) -> dict:
+    meta_path = model_dir / "meta.json"
+    if not meta_path.is_file():
+        raise BuildError(f"{meta_path}: missing; re-export the model (`python -m builder export --name "
+                         f"{model_dir.name}`)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BuildError(f"{meta_path}: not valid JSON ({e}); re-export the model") from None
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise BuildError(f"{meta_path}: missing field '{missing[0]}'; re-export the model")
+    saved = model_dir / "saved_model"
+    for needed in (saved / "saved_model.pb", saved / "variables" / "variables.index"):
+        if not needed.is_file():
+            raise BuildError(f"{needed}: missing, the SavedModel is incomplete; re-export the model")
+    return meta
+
+
+def verify_shards(converted: ConvertedModel) -> dict:
+    """The converted model.json, after checking every shard it names is present and whole."""
+    model_json = converted.dir / "model.json"
+    try:
+        model = json.loads(model_json.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise BuildError(f"{model_json}: unreadable converted model ({e}); delete {converted.dir.parent} "
+                         f"and build again") from None
+    for group in model["weightsManifest"]:
+        for shard in group["paths"]:
+            if not (converted.dir / shard).is_file():
+                raise BuildError(f"{converted.dir / shard}: weight shard missing; delete {converted.dir.parent} "
+                                 f"and build again to reconvert")
+    return model
+
+
+def _card(model_dir: Path, meta: dict, converted: ConvertedModel, urls: dict) -> dict:
+    q = converted.quantization
+    return {
+        "name": meta["name"] if meta["name"] == model_dir.name else model_dir.name,
+        "title": meta.get("title", model_dir.name.title()),
+        "theme": meta.get("theme", ""),
+        "dataset": meta.get("dataset", ""),
+        "params": meta["params"], "flops": meta["flops"], "steps": meta["steps"],
+        "created": meta.get("created", ""),
+        "bytes": q.bytes, "dtype": q.dtype, "psnr_db": q.psnr_db, "tried": q.tried,
+        "model_url": urls["model"],
+        "preview_url": urls.get("preview"), "loss_curve_url": urls.get("loss_curve"),
+        "samples_url": urls.get("samples"), "evidence_url": urls.get("evidence"),
+    }
+
+
+def add_model(files: SiteFiles, model_dir: Path, meta: dict, converted: ConvertedModel) -> dict:
+    """Hashed shards, a model.json pointing at them, and the model's pictures; returns its card."""
+    folder = f"models/{model_dir.name}"
+    model = verify_shards(converted)
+    for group in model["weightsManifest"]:
+        group["paths"] = [files.add_hashed(folder, shard, (converted.dir / shard).read_bytes()).split("/")[-1]
+                          for shard in group["paths"]]
+    urls = {"model": files.add_hashed(folder, "model.json",
+                                      json.dumps(model, sort_keys=True, separators=(",", ":")).encode())}
+    for key in PICTURES:
+        picture = meta.get(key)
+        if picture and (model_dir / picture).is_file():
+            urls[key] = files.add_hashed(folder, picture, (model_dir / picture).read_bytes())
+    return _card(model_dir, meta, converted, urls)
+
+
+def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=print) -> BuildReport:
+    from builder.bundle import bundle
+
+    started = time.monotonic()
+    models = find_models(config)
+    default = config.default_model or models[0][0].name
+    if default not in [d.name for d, _ in models]:
+        raise BuildError(f"site config: default_model '{default}' is not among the models "
+                         f"({', '.join(d.name for d, _ in models)}); fix `default_model`")
+    converted = [convert_model(d, meta, quantization=config.quantization, min_psnr_db=config.min_psnr_db,
+                               shard_bytes=config.shard_bytes, cache_root=Path(config.cache_dir),
+                               progress=progress) for d, meta in models]
+    bundled = bundle(root)
+
+    files = SiteFiles()
+    assets = {name: files.add_hashed("assets", name, data) for name, data in sorted(bundled.items())}
+    cards = [add_model(files, d, meta, c) for (d, meta), c in zip(models, converted)]
+    default_card = next(c for c in cards if c["name"] == default)
+    if default_card["bytes"] > MAX_DEFAULT_MODEL_BYTES:
+        progress(f"warning: default model '{default}' weighs {default_card['bytes']} bytes "
+                 f"(> {MAX_DEFAULT_MODEL_BYTES}); every visitor downloads it")
+
+    runtime = {
+        "defaultModel": default,
+        "models": [{"name": c["name"], "title": c["title"], "url": c["model_url"], "bytes": c["bytes"],
+                    "dtype": c["dtype"], "meta": meta} for c, (_, meta) in zip(cards, models)],
+        "wasmPaths": {name: path for name, path in assets.items() if name.endswith(".wasm")},
+    }
+    context = {
+        "site": {"title": config.title, "description": config.description},
+        "models": cards, "default_model": default, "assets": assets,
+        "runtime_config_json": script_json(runtime),
+    }
+    files.add("index.html", render(root / "templates", "index.html", context).encode())
+    quantization = {c["name"]: {"dtype": c["dtype"], "bytes": c["bytes"], "psnr_db": c["psnr_db"],
+                                "tried": c["tried"]} for c in cards}
+    files.add("quantization.json", (json.dumps(quantization, indent=2, sort_keys=True) + "\n").encode())
+    manifest = {"assets": assets, "models": {c["name"]: c["model_url"] for c in cards}}
+    files.add("manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+
+    write_atomically(files, out_dir)
+    return BuildReport(out_dir, [{k: c[k] for k in ("name", "dtype", "bytes", "psnr_db")} for c in cards],
+                       len(files.files), sum(map(len, files.files.values())), time.monotonic() - started)
+
+
+# -- write ------------------------------------------------------------------------------------
+
+def write_atomically(files: SiteFiles, out_dir: Path) -> None:
+    """Write into a sibling temporary directory, then swap it in with renames."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        files.write(tmp)
+        os.chmod(tmp, 0o755)
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        if out_dir.exists():
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,212 @@
+"""Typed configuration: frozen dataclasses with documented defaults, loaded from TOML and
+overridable on the command line. One field, one `doc`; `--help` is generated from them."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.errors import ConfigError
+
+
+def opt(default, doc: str, **kw):
+    """A dataclass field with a default and a one-line description."""
+    return field(default=default, metadata={"doc": doc, **kw})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs. Saved beside the run and the exported model."""
+
+    name: str = opt("nebula", "Model name: the run goes to runs/<name>, the model to models/<name>.")
+    dataset: str = opt("nebula", "A built-in theme (nebula, ocean) or a folder of target images.")
+    size: int = opt(256, "Square input/output size of the generator, in pixels (a multiple of 2**depth).")
+    base_filters: int = opt(16, "Generator filters at the first level; doubles per level up to max_filters.")
+    max_filters: int = opt(96, "Generator filter cap per level (keeps the model small).")
+    depth: int = opt(6, "Generator down-sampling levels (256 px at depth 6 has a 4x4 bottleneck).")
+    disc_ratio: float = opt(1.0, "Discriminator width as a multiple of the generator's base_filters.")
+    downscale: int = opt(24, "Input transform: downscale factor before the bicubic upscale.")
+    scale_min: float = opt(1.0, "Input transform: smallest random scale of the target, x crop size.")
+    scale_max: float = opt(1.3, "Input transform: largest random scale of the target, x crop size.")
+    brightness: float = opt(0.2, "Input transform: random brightness delta, +- on [0,1] values.")
+    contrast: float = opt(0.15, "Input transform: random contrast factor 1 +- this.")
+    flip_horizontal: str = opt("auto", "Random horizontal flips: yes, no, or auto (the dataset's default).")
+    flip_vertical: str = opt("auto", "Random vertical flips: yes, no, or auto (the dataset's default).")
+    loss: str = opt("gan", "Adversarial loss: gan (pix2pix) or wgan-gp.")
+    l1_weight: float = opt(100.0, "Weight of the L1 loss against the adversarial loss (lambda).")
+    gp_weight: float = opt(10.0, "Gradient-penalty weight for wgan-gp.")
+    lr: float = opt(2e-4, "Adam learning rate, generator and discriminator.")
+    beta1: float = opt(0.5, "Adam beta_1.")
+    batch_size: int = opt(4, "Pairs per step (over all devices).")
+    steps: int = opt(20000, "Total training steps (a resumed run continues up to this).")
+    checkpoint_every: int = opt(500, "Save a checkpoint every N steps (and on Ctrl-C).")
+    sample_every: int = opt(500, "Write a sample grid (input | output | target) every N steps.")
+    log_every: int = opt(50, "Append losses to log.jsonl every N steps.")
+    val_every: int = opt(500, "Measure held-out L1 every N steps.")
+    val_pairs: int = opt(16, "Held-out pairs for the validation L1 and the sample grid.")
+    theme_images: int = opt(384, "Images rendered for a built-in theme (plus val_pairs held out).")
+    min_images: int = opt(8, "Refuse a folder with fewer usable images than this.")
+    seed: int = opt(0, "Random seed: data order, transforms, initial weights.")
+    runs_dir: str = opt("runs", "Where runs (checkpoints, samples, logs) are written.")
+    models_dir: str = opt("models", "Where trained models are exported.")
+    cache_dir: str = opt(".cache/datasets", "Pre-resized images, keyed by content.")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """What `python -m builder build` puts on the site."""
+
+    title: str = opt("Learning to See", "Page title.")
+    description: str = opt(
+        "Point your camera at anything and watch a small neural network re-imagine it, live in your browser.",
+        "One-line description (page meta and header).",
+    )
+    models: tuple[str, ...] = opt((), "Models to include, by directory name; empty means every model in models_dir.")
+    default_model: str = opt("", "Model shown first; empty means the first in `models`.")
+    quantization: str = opt("auto", "auto (smallest dtype meeting min_psnr_db), or force uint8, uint16, float16, float32.")
+    min_psnr_db: float = opt(40.0, "Smallest acceptable PSNR of the quantized model against float32, in dB.")
+    shard_bytes: int = opt(4 * 1024 * 1024, "Largest weight shard, in bytes.")
+    models_dir: str = opt("models", "Where trained models are read from.")
+    out_dir: str = opt("site", "Where the site is written (replaced only when a build succeeds).")
+    cache_dir: str = opt(".cache/convert", "Converted models, keyed by content hash and options.")
+
+
+QUANTIZATIONS = ("auto", "uint8", "uint16", "float16", "float32")
+
+
+def fields_of(cls) -> list[dataclasses.Field]:
+    return list(dataclasses.fields(cls))
+
+
+def _coerce(cls, name: str, value, source: str):
+    """Convert a TOML or command-line value to the field's type; name the field on failure."""
+    hint = typing.get_type_hints(cls)[name]
+    try:
+        if typing.get_origin(hint) is tuple:
+            if isinstance(value, str):
+                value = [v for v in value.split(",") if v]
+            if not isinstance(value, (list, tuple)):
+                raise TypeError
+            return tuple(str(v) for v in value)
+        if hint is bool:
+            if isinstance(value, str):
+                return value.lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if hint is int and isinstance(value, float) and not value.is_integer():
+            raise TypeError
+        if hint in (int, float) and isinstance(value, bool):
+            raise TypeError
+        return hint(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: field '{name}' must be {getattr(hint, '__name__', hint)}, got {value!r}") from None
+
+
+def from_mapping(cls, data: dict, source: str):
+    """Build `cls` from a mapping (a TOML table); unknown keys are an error naming the key."""
+    known = {f.name for f in fields_of(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{source}: unknown field '{unknown[0]}'; known fields: {', '.join(sorted(known))}")
+    return validate(cls(**{k: _coerce(cls, k, v, source) for k, v in data.items()}), source)
+
+
+def load(cls, path: Path | None, overrides: dict | None = None, table: str | None = None):
+    """Defaults <- TOML file (optionally one table of it) <- overrides (already typed or strings)."""
+    data: dict = {}
+    source = str(path) if path else "command line"
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found; pass an existing .toml file")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: not valid TOML ({e}); fix the syntax") from None
+        if table:
+            data = data.get(table, {})
+    data = {**data, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    return from_mapping(cls, data, source)
+
+
+def validate(config, source: str):
+    """Check values a type cannot express; the message names the field."""
+    def bad(name, why):
+        raise ConfigError(f"{source}: field '{name}' {why}")
+
+    if isinstance(config, TrainConfig):
+        c = config
+        if c.size < 16:
+            bad("size", f"must be at least 16, got {c.size}")
+        if c.depth < 1 or c.size % (2 ** c.depth):
+            bad("depth", f"must divide the size: {c.size} is not a multiple of 2**{c.depth}")
+        if c.size // c.downscale < 1:
+            bad("downscale", f"leaves no pixels: size {c.size} / downscale {c.downscale} < 1")
+        if not 1.0 <= c.scale_min <= c.scale_max:
+            bad("scale_min", "must satisfy 1.0 <= scale_min <= scale_max")
+        if c.loss not in ("gan", "wgan-gp"):
+            bad("loss", f"must be gan or wgan-gp, got {c.loss!r}")
+        for name in ("flip_horizontal", "flip_vertical"):
+            if getattr(c, name) not in ("yes", "no", "auto"):
+                bad(name, f"must be yes, no or auto, got {getattr(c, name)!r}")
+        for name in ("batch_size", "steps", "checkpoint_every", "sample_every", "log_every", "val_every",
+                     "val_pairs", "base_filters", "max_filters", "theme_images", "min_images"):
+            if getattr(c, name) < 1:
+                bad(name, f"must be a positive integer, got {getattr(c, name)}")
+        if not 0 <= c.brightness < 1 or not 0 <= c.contrast < 1:
+            bad("brightness", "and contrast must be in [0, 1)")
+    if isinstance(config, SiteConfig):
+        if config.quantization not in QUANTIZATIONS:
+            bad("quantization", f"must be one of {', '.join(QUANTIZATIONS)}, got {config.quantization!r}")
+        if config.shard_bytes < 1024:
+            bad("shard_bytes", f"must be at least 1024, got {config.shard_bytes}")
+    return config
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
+    """One --option per field, typed, with the field's doc and default as help."""
+    hints = typing.get_type_hints(cls)
+    for f in fields_of(cls):
+        hint = hints[f.name]
+        kind = str if typing.get_origin(hint) is tuple or isinstance(hint, types.UnionType) else hint
+        default = f.default
+        shown = ",".join(default) if isinstance(default, tuple) else default
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            type=kind,
+            default=None,
+            metavar=kind.__name__.upper(),
+            help=f"{f.metadata['doc']} (default: {shown!r})",
+        )
+
+
+def overrides_from(args: argparse.Namespace, cls) -> dict:
+    return {f.name: getattr(args, f.name) for f in fields_of(cls) if getattr(args, f.name, None) is not None}
+
+
+def to_dict(config) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+
+
+def to_toml(config) -> str:
+    """Write a flat config as TOML (strings, numbers, booleans and lists of strings only)."""
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    return "".join(f"{k} = {value(v)}\n" for k, v in to_dict(config).items())
+
+
+def load_site_config(path: Path | None = None, **overrides) -> SiteConfig:
+    """The site config from a TOML file (site.toml) with keyword overrides."""
+    return load(SiteConfig, path, overrides)

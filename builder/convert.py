@@ -1,0 +1,177 @@
+"""Convert a trained generator to a sharded, quantized tf.js graph model, choosing the
+quantization by measurement.
+
+For `quantization = "auto"` the candidates are tried smallest first (uint8, uint16, float16)
+and the first whose output PSNR against the float32 SavedModel is >= min_psnr_db is kept
+(float32 if none is). The PSNR is measured on the converted artefact: the converted model is
+run in real tf.js (Node, wasm backend) on real photographs put through the input transform.
+
+Conversions are cached under .cache/convert/<key>/, keyed by a content hash of the model
+directory and the options, so a rebuild with nothing changed converts nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from builder.errors import BuildError
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNNER = Path(__file__).with_name("run_graph_model.mjs")
+AUTO_ORDER = ("uint8", "uint16", "float16")
+CACHE_FORMAT = 1
+
+
+@dataclass
+class Quantization:
+    """What was chosen for one model, and every candidate measured on the way."""
+
+    dtype: str
+    bytes: int
+    psnr_db: float
+    tried: list[dict] = field(default_factory=list)  # [{dtype, bytes, psnr_db}], in order
+
+
+@dataclass
+class ConvertedModel:
+    name: str
+    dir: Path  # model.json + shards
+    quantization: Quantization
+
+
+def tree_hash(path: Path) -> str:
+    """sha256 over every file's relative path and bytes, in sorted order."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        h.update(f.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def cache_key(model_dir: Path, *, quantization: str, min_psnr_db: float, shard_bytes: int) -> str:
+    options = {"format": CACHE_FORMAT, "quantization": quantization, "min_psnr_db": min_psnr_db,
+               "shard_bytes": shard_bytes, "tensorflowjs": metadata.version("tensorflowjs"),
+               "runner": hashlib.sha256(RUNNER.read_bytes()).hexdigest()}
+    h = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
+    h.update(tree_hash(model_dir / "saved_model").encode())
+    h.update((model_dir / "meta.json").read_bytes())
+    return h.hexdigest()[:24]
+
+
+def psnr_db(reference: np.ndarray, test: np.ndarray) -> float:
+    """PSNR of images in [-1, 1], measured on the [0, 1] scale."""
+    mse = float(np.mean(((reference - test) / 2.0) ** 2))
+    return 120.0 if mse < 1e-12 else min(120.0, float(10 * np.log10(1.0 / mse)))
+
+
+def convert_saved_model(saved_model: Path, out_dir: Path, dtype: str, shard_bytes: int) -> None:
+    """The tensorflowjs converter's Python API (avoids the CLI's `--quantize_uint8 IN OUT` trap,
+    where IN is taken as a list of weight names)."""
+    from builder.tfenv import muted_stderr, tensorflow
+
+    tensorflow()
+    from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs
+
+    dtype_map = {} if dtype == "float32" else {dtype: "*"}
+    with muted_stderr():  # grappler logs a page per conversion through C++ logging
+        tfjs.convert_tf_saved_model(str(saved_model), str(out_dir), signature_def="serving_default",
+                                    saved_model_tags="serve", quantization_dtype_map=dtype_map,
+                                    weight_shard_size_bytes=shard_bytes)
+
+
+def weights_bytes(model_dir: Path) -> int:
+    manifest = json.loads((model_dir / "model.json").read_text())["weightsManifest"]
+    return sum((model_dir / p).stat().st_size for group in manifest for p in group["paths"])
+
+
+def run_in_tfjs(model_json: Path, inputs: np.ndarray, backend: str = "wasm") -> np.ndarray:
+    """Run a converted graph model in real tf.js (Node): (n, S, S, 1) -> (n, S, S, C)."""
+    node_modules = ROOT / "node_modules" / "@tensorflow" / "tfjs-converter"
+    if not node_modules.exists():
+        raise BuildError(f"{node_modules}: missing; run `make build` (or `npm ci`) to install the JS dependencies")
+    n, size = inputs.shape[0], inputs.shape[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.f32", Path(tmp) / "out.f32"
+        src.write_bytes(np.ascontiguousarray(inputs, "<f4").tobytes())
+        done = subprocess.run(["node", str(RUNNER), str(model_json), str(src), str(n), str(size), str(dst), backend],
+                              capture_output=True, text=True, cwd=ROOT)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise BuildError(f"{model_json}: tf.js could not run the converted model: {last}")
+        out = np.frombuffer(dst.read_bytes(), "<f4")
+    return out.reshape(n, size, size, -1)
+
+
+def reference_outputs(saved_model: Path, inputs: np.ndarray) -> np.ndarray:
+    """The float32 generator's outputs, from the SavedModel itself."""
+    from builder.tfenv import tensorflow
+
+    tf = tensorflow()
+    serve = tf.saved_model.load(str(saved_model)).signatures["serving_default"]
+    outputs = [next(iter(serve(tf.constant(inputs[i:i + 1])).values())).numpy() for i in range(len(inputs))]
+    return np.concatenate(outputs)
+
+
+def check_inputs(meta: dict) -> np.ndarray:
+    """The fixed real inputs of the PSNR check: photographs through the model's own transform."""
+    from builder.photos import photo_inputs
+    from builder.transform import TransformParams
+
+    params = TransformParams(size=meta["input"]["size"], downscale=meta["transform"]["downscale"])
+    return photo_inputs(params)[1]
+
+
+def convert_model(model_dir: Path, meta: dict, *, quantization: str, min_psnr_db: float, shard_bytes: int,
+                  cache_root: Path, progress=print) -> ConvertedModel:
+    """Converted model for `model_dir`, from the cache when its key matches."""
+    key = cache_key(model_dir, quantization=quantization, min_psnr_db=min_psnr_db, shard_bytes=shard_bytes)
+    cached = cache_root / key
+    if (cached / "quantization.json").is_file():
+        q = Quantization(**json.loads((cached / "quantization.json").read_text()))
+        return ConvertedModel(model_dir.name, cached / "model", q)
+
+    cache_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=cache_root))
+    try:
+        inputs = check_inputs(meta)
+        reference = reference_outputs(model_dir / "saved_model", inputs)
+        candidates = AUTO_ORDER if quantization == "auto" else (quantization,)
+        tried, chosen = [], None
+        for dtype in candidates:
+            progress(f"  {model_dir.name}: converting ({dtype}) and measuring PSNR in tf.js")
+            out = work / dtype
+            convert_saved_model(model_dir / "saved_model", out, dtype, shard_bytes)
+            score = psnr_db(reference, run_in_tfjs(out / "model.json", inputs))
+            tried.append({"dtype": dtype, "bytes": weights_bytes(out), "psnr_db": round(score, 2)})
+            if score >= min_psnr_db or quantization != "auto":
+                chosen = dtype
+                break
+        if chosen is None:  # nothing smaller was faithful enough: ship float32
+            out = work / "float32"
+            convert_saved_model(model_dir / "saved_model", out, "float32", shard_bytes)
+            score = psnr_db(reference, run_in_tfjs(out / "model.json", inputs))
+            tried.append({"dtype": "float32", "bytes": weights_bytes(out), "psnr_db": round(score, 2)})
+            chosen = "float32"
+        final = tried[-1]
+        q = Quantization(dtype=chosen, bytes=final["bytes"], psnr_db=final["psnr_db"], tried=tried)
+        os.replace(work / chosen, work / "model")
+        (work / "quantization.json").write_text(json.dumps(asdict(q), indent=2) + "\n")
+        for extra in work.iterdir():
+            if extra.is_dir() and extra.name != "model":
+                shutil.rmtree(extra)
+        os.replace(work, cached)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return ConvertedModel(model_dir.name, cached / "model", q)

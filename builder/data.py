@@ -1,0 +1,202 @@
+"""Datasets of target images: a folder of photographs or a built-in procedural theme.
+
+Every image is decoded and pre-resized once (short side `cache_side(size)`, enough for a 130 %
+scale of the crop), in parallel, into a cache keyed by content; epochs then never decode
+full-size files again. Pairs are made on the fly by `builder.transform.make_pair`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from tqdm import tqdm
+
+from builder.errors import ConfigError, DataError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+VAL_SEED_OFFSET = 1_000_000  # theme seeds at and above this are held out
+
+
+@dataclass
+class Dataset:
+    name: str
+    train: list[np.ndarray]  # (H, W, 3) uint8, short side == cache_side (or the original, if smaller)
+    val: list[np.ndarray]
+    flip_horizontal: bool
+    flip_vertical: bool
+    skipped: list[str] = field(default_factory=list)  # one line per unusable file
+
+
+def cache_side(size: int) -> int:
+    """Short side of cached images: 1.3x the crop plus headroom (400 px for a 256 crop)."""
+    return math.ceil(size * 1.5625)
+
+
+def _atomic_save(image: Image.Image, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    image.save(tmp, format="PNG", compress_level=1)
+    os.replace(tmp, path)
+
+
+def _problem(path: Path, data: bytes, image: Image.Image, min_side: int) -> str | None:
+    """Why this image cannot be a target, with the fix; None when it can."""
+    if path.suffix.lower() == ".png" and len(data) > 24 and data[24] == 16:
+        return "16-bit PNG; convert it to 8-bit RGB (e.g. `magick in.png -depth 8 out.png`)"
+    mode = image.mode
+    if mode in ("1", "L", "I", "I;16", "F") or mode.startswith("I;"):
+        return f"grayscale image (mode {mode}); targets need colour: convert it to RGB"
+    if mode == "CMYK":
+        return "CMYK image; convert it to RGB (e.g. `magick in.jpg -colorspace sRGB out.jpg`)"
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
+        return f"has an alpha channel (mode {mode}); flatten it to RGB"
+    if min(image.size) < min_side:
+        return f"{image.size[0]}x{image.size[1]} is smaller than the {min_side}px crop; use larger images or a smaller --size"
+    return None
+
+
+def _prepare_file(job: tuple[Path, Path, int, int]) -> tuple[str, str | None]:
+    """Decode, check and pre-resize one file into the cache. Returns (cache path, problem)."""
+    path, cache_dir, side, min_side = job
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return "", f"{path}: unreadable ({e.strerror}); check its permissions"
+    cached = cache_dir / f"{hashlib.sha1(data).hexdigest()}-{side}.png"
+    if cached.exists():
+        return str(cached), None
+    try:
+        import io
+
+        image = Image.open(io.BytesIO(data))
+        problem = _problem(path, data, image, min_side)
+        if problem:
+            return "", f"{path}: {problem}"
+        image = ImageOps.exif_transpose(image).convert("RGB")  # also forces a full decode
+    except UnidentifiedImageError:
+        return "", f"{path}: not an image (corrupt or unknown format); delete or replace it"
+    except (OSError, SyntaxError, ValueError) as e:
+        return "", f"{path}: corrupt or truncated ({e}); delete or re-export it"
+    w, h = image.size
+    if min(w, h) > side:
+        k = side / min(w, h)
+        image = image.resize((max(side, round(w * k)), max(side, round(h * k))), Image.Resampling.LANCZOS)
+    _atomic_save(image, cached)
+    return str(cached), None
+
+
+def _render_theme(job: tuple[str, int, int, Path]) -> str:
+    from builder import themes
+
+    theme, seed, side, cache_dir = job
+    cached = cache_dir / f"theme-{theme}-{seed}-{side}.png"
+    if not cached.exists():
+        _atomic_save(Image.fromarray(themes.render(theme, seed, side)), cached)
+    return str(cached)
+
+
+def _parallel(fn, jobs: list, desc: str) -> list:
+    workers = min(os.cpu_count() or 1, 8, max(1, len(jobs)))
+    bar = dict(total=len(jobs), desc=desc, unit="img", leave=False, dynamic_ncols=True)
+    if workers == 1 or len(jobs) < 4:
+        return [fn(j) for j in tqdm(jobs, **bar)]
+    with ProcessPoolExecutor(workers) as pool:
+        return list(tqdm(pool.map(fn, jobs, chunksize=4), **bar))
+
+
+def _read(paths: list[str]) -> list[np.ndarray]:
+    return [np.asarray(Image.open(p).convert("RGB")) for p in paths]
+
+
+def find_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def load_folder(folder: Path, *, size: int, cache_dir: Path, val_pairs: int, min_images: int) -> Dataset:
+    if not folder.exists():
+        raise DataError(f"{folder}: dataset folder not found; pass a folder of images or a theme name")
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder; pass a folder of jpg/png/webp images or a theme name")
+    files = find_images(folder)
+    if not files:
+        raise DataError(f"{folder}: no .jpg, .png or .webp images found (searched recursively); add images")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    side = cache_side(size)
+    results = _parallel(_prepare_file, [(f, cache_dir, side, size) for f in files], f"preparing {folder.name}")
+    usable = sorted({path for path, problem in results if not problem})  # content-deduplicated
+    skipped = [problem for _, problem in results if problem]
+    if len(usable) < min_images:
+        first = f"; first problem: {skipped[0]}" if skipped else ""
+        raise DataError(f"{folder}: only {len(usable)} usable images of {len(files)} (need at least "
+                        f"{min_images}){first}")
+    n_val = max(1, min(val_pairs, len(usable) // 10))
+    images = _read(usable)
+    return Dataset(folder.name, images[:-n_val], images[-n_val:], True, False, skipped)
+
+
+def load_theme(theme: str, *, size: int, cache_dir: Path, count: int, val_count: int) -> Dataset:
+    from builder import themes
+
+    info = themes.THEMES[theme]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    side = cache_side(size)
+    seeds = list(range(count)) + [VAL_SEED_OFFSET + i for i in range(val_count)]
+    paths = _parallel(_render_theme, [(theme, s, side, cache_dir) for s in seeds], f"rendering {theme}")
+    images = _read(paths)
+    return Dataset(theme, images[:count], images[count:], info.flip_horizontal, info.flip_vertical)
+
+
+def load_dataset(config) -> Dataset:
+    """The dataset a TrainConfig names: a theme if it is one, else a folder."""
+    from builder import themes
+
+    cache_dir = Path(config.cache_dir)
+    if config.dataset in themes.THEMES:
+        return load_theme(config.dataset, size=config.size, cache_dir=cache_dir,
+                          count=config.theme_images, val_count=config.val_pairs)
+    path = Path(config.dataset)
+    if not path.exists() and os.sep not in config.dataset and "." not in config.dataset:
+        raise ConfigError(f"unknown theme '{config.dataset}' and no such folder; "
+                          f"themes: {', '.join(themes.THEMES)}")
+    return load_folder(path, size=config.size, cache_dir=cache_dir,
+                       val_pairs=config.val_pairs, min_images=config.min_images)
+
+
+def pair_stream(images: list[np.ndarray], params, *, seed: int, batch_size: int):
+    """An endless tf.data stream of (input, target) batches; every sample gets its own seed."""
+    from builder.tfenv import tensorflow
+    from builder.transform import make_pair
+
+    tf = tensorflow()
+    rng = np.random.default_rng(seed)
+
+    def pick():
+        while True:
+            yield images[int(rng.integers(len(images)))]
+
+    picked = tf.data.Dataset.from_generator(pick, output_signature=tf.TensorSpec((None, None, 3), tf.uint8))
+    seeds = tf.data.Dataset.random(seed=seed).batch(2)
+    return (tf.data.Dataset.zip((picked, seeds))
+            .map(lambda image, s: make_pair(image, s, params), num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(batch_size, drop_remainder=True)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def fixed_pairs(images: list[np.ndarray], params, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """`count` pairs with fixed seeds (held-out L1, sample grids): the same every call."""
+    from builder.tfenv import tensorflow
+    from builder.transform import make_pair
+
+    tf = tensorflow()
+    inputs, targets = [], []
+    for i in range(count):
+        x, y = make_pair(images[i % len(images)], tf.constant([7, i], tf.int64), params)
+        inputs.append(x.numpy())
+        targets.append(y.numpy())
+    return np.stack(inputs), np.stack(targets)

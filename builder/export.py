@@ -1,0 +1,104 @@
+"""Export a trained generator to models/<name>/: a SavedModel made for the tensorflowjs
+converter, `meta.json` with everything the builder and the browser need, and the pictures
+people look at. Written into a temporary sibling and swapped in, so a failed export leaves
+the previous model in place."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from builder import config as cfg
+
+META_VERSION = 1
+
+
+def _swap_in(tmp: Path, dest: Path) -> None:
+    """Replace `dest` by `tmp` with two renames; the old copy is deleted only after."""
+    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(tmp, dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _title(name: str) -> str:
+    return name.replace("-", " ").replace("_", " ").title()
+
+
+def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | None, *, steps: int,
+                 dataset_name: str, out_root: Path | None = None) -> Path:
+    """Write models/<name>/ atomically; returns its path."""
+    from builder import plots
+    from builder.model import conv_flops, count_params
+    from builder.photos import photo_inputs
+
+    out_root = Path(out_root or config.models_dir)
+    out_root.mkdir(parents=True, exist_ok=True)
+    dest = out_root / config.name
+    tmp = Path(tempfile.mkdtemp(prefix=f".{config.name}.tmp-", dir=out_root))
+    try:
+        # Keras 3's layers-model route converts but then fails to load in tf.js: use tf_saved_model.
+        generator.export(str(tmp / "saved_model"), format="tf_saved_model", verbose=False)
+
+        names, inputs = photo_inputs(params)
+        outputs = generator(inputs, training=False).numpy()
+        plots.side_by_side(list(zip(inputs, outputs)), tmp / "evidence.png", labels=("input", "output"))
+        preview = ((outputs[0] + 1) * 127.5).clip(0, 255).astype(np.uint8)
+        from PIL import Image
+
+        Image.fromarray(preview).save(tmp / "preview.png", optimize=True)
+
+        pictures = {}
+        if run_dir is not None:
+            for name in ("loss.png", "samples.png", "log.jsonl"):
+                if (run_dir / name).exists():
+                    shutil.copyfile(run_dir / name, tmp / name)
+                    pictures[name] = name
+        (tmp / "config.toml").write_text(cfg.to_toml(config))
+
+        meta = {
+            "meta_version": META_VERSION,
+            "name": config.name,
+            "title": _title(config.name),
+            "theme": dataset_name,
+            "dataset": config.dataset,
+            "input": {"size": config.size, "channels": 1, "range": [-1, 1]},
+            "output": {"channels": 3, "range": [-1, 1]},
+            "transform": params.to_meta(),
+            "architecture": {"base_filters": config.base_filters, "max_filters": config.max_filters,
+                             "depth": config.depth, "upsampling": "bilinear resize + 3x3 conv",
+                             "norm": "instance"},
+            "params": count_params(generator),
+            "flops": conv_flops(generator),
+            "steps": steps,
+            "batch_size": config.batch_size,
+            "loss": config.loss,
+            "created": datetime.date.today().isoformat(),
+            "preview": "preview.png",
+            "evidence": "evidence.png",
+            "evidence_photos": names,
+            "loss_curve": pictures.get("loss.png"),
+            "samples": pictures.get("samples.png"),
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+        _swap_in(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def export_run(run_dir: Path) -> Path:
+    """Export the latest checkpoint of a run (e.g. while a long run goes on in the background)."""
+    from builder.train import load_generator_from_run, load_run_transform
+
+    config, generator, step = load_generator_from_run(run_dir)
+    params, dataset_name = load_run_transform(run_dir, config)
+    return export_model(generator, config, params, run_dir, steps=step, dataset_name=dataset_name)

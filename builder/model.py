@@ -1,0 +1,111 @@
+"""The networks: a small pix2pix U-Net generator and a PatchGAN discriminator.
+
+Choices made for the browser, where every visitor runs the generator 30 times a second:
+- decoder upsampling is a bilinear resize then a 3x3 convolution, not a transposed
+  convolution (no checkerboard; tf.js wasm runs conv2dTranspose 3-4x slower). The resize is
+  `keras.ops.image.resize`, which converts to tf.js's native ResizeBilinear kernel; Keras
+  UpSampling2D becomes Tile/Reshape ops that run 4x slower in tf.js wasm.
+- InstanceNorm, not BatchNorm (at batch 1 BatchNorm's running statistics gave grid artifacts).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable("builder")
+class InstanceNorm(layers.Layer):
+    """Normalise each sample's channels over space; learned scale and offset per channel."""
+
+    def __init__(self, epsilon: float = 1e-5, **kw):
+        super().__init__(**kw)
+        self.epsilon = epsilon
+
+    def build(self, shape):
+        self.gamma = self.add_weight(shape=(shape[-1],), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(shape[-1],), initializer="zeros", name="beta")
+
+    def call(self, x):
+        mean, var = ops.moments(x, axes=[1, 2], keepdims=True)
+        return (x - mean) * ops.rsqrt(var + self.epsilon) * self.gamma + self.beta
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable("builder")
+class Upsample2x(layers.Layer):
+    """Bilinear 2x resize (converts to tf.js ResizeBilinear)."""
+
+    def call(self, x):
+        h, w = x.shape[1], x.shape[2]
+        return ops.image.resize(x, (2 * h, 2 * w), interpolation="bilinear")
+
+
+def level_filters(*, base_filters: int, max_filters: int, depth: int) -> list[int]:
+    return [min(base_filters * 2 ** i, max_filters) for i in range(depth)]
+
+
+def build_generator(*, size: int, base_filters: int, max_filters: int, depth: int) -> keras.Model:
+    """U-Net, 1 channel in, 3 out (tanh), values in [-1, 1]."""
+    init = keras.initializers.RandomNormal(0.0, 0.02)
+    widths = level_filters(base_filters=base_filters, max_filters=max_filters, depth=depth)
+
+    gray = keras.Input((size, size, 1), name="gray")  # (b, S, S, 1)
+    x, skips = gray, []
+    for i, f in enumerate(widths):
+        x = layers.Conv2D(f, 4, strides=2, padding="same", kernel_initializer=init,
+                          use_bias=i == 0, name=f"down{i}")(x)  # (b, S/2^(i+1), S/2^(i+1), f)
+        if i > 0:
+            x = InstanceNorm(name=f"down{i}_norm")(x)
+        x = layers.LeakyReLU(0.2, name=f"down{i}_act")(x)
+        skips.append(x)
+
+    # Bottleneck (b, S/2^depth, S/2^depth, widths[-1]); climb back, joining each level's skip.
+    for i in reversed(range(depth - 1)):
+        x = Upsample2x(name=f"up{i}_resize")(x)  # (b, S/2^(i+1), ..., widths[i+1])
+        x = layers.Concatenate(name=f"up{i}_skip")([x, skips[i]])  # (..., widths[i+1] + widths[i])
+        x = layers.Conv2D(widths[i], 3, padding="same", kernel_initializer=init, use_bias=False,
+                          name=f"up{i}")(x)  # (b, S/2^(i+1), S/2^(i+1), widths[i])
+        x = InstanceNorm(name=f"up{i}_norm")(x)
+        x = layers.ReLU(name=f"up{i}_act")(x)
+
+    x = Upsample2x(name="out_resize")(x)  # (b, S, S, widths[0])
+    x = layers.Concatenate(name="out_skip")([x, gray])  # the soft input itself, for alignment
+    x = layers.Conv2D(3, 3, padding="same", kernel_initializer=init, name="out")(x)  # (b, S, S, 3)
+    rgb = layers.Activation("tanh", name="rgb")(x)
+    return keras.Model(gray, rgb, name="generator")
+
+
+def build_discriminator(*, size: int, base_filters: int, normalize: bool = True) -> keras.Model:
+    """PatchGAN on (input, image) pairs: a grid of real/fake logits, each seeing a ~70 px patch."""
+    init = keras.initializers.RandomNormal(0.0, 0.02)
+    gray = keras.Input((size, size, 1), name="gray")
+    image = keras.Input((size, size, 3), name="image")
+    x = layers.Concatenate()([gray, image])  # (b, S, S, 4)
+    for i, (f, stride) in enumerate([(base_filters, 2), (base_filters * 2, 2), (base_filters * 4, 2),
+                                     (base_filters * 8, 1)]):
+        x = layers.Conv2D(f, 4, strides=stride, padding="same", kernel_initializer=init,
+                          use_bias=i == 0 or not normalize)(x)  # (b, S/2 .. S/8, .., f)
+        if i > 0 and normalize:
+            x = InstanceNorm()(x)
+        x = layers.LeakyReLU(0.2)(x)
+    logits = layers.Conv2D(1, 4, padding="same", kernel_initializer=init)(x)  # (b, S/8, S/8, 1)
+    return keras.Model([gray, image], logits, name="discriminator")
+
+
+def count_params(model: keras.Model) -> int:
+    return int(sum(int(ops.size(w)) for w in model.weights))
+
+
+def conv_flops(model: keras.Model) -> int:
+    """Multiply-adds x 2 of every convolution for one frame (the bulk of the work)."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            kh, kw = layer.kernel_size
+            cin = layer.input.shape[-1]
+            _, h, w, cout = layer.output.shape
+            total += 2 * h * w * kh * kw * cin * cout
+    return int(total)

@@ -1,0 +1,38 @@
+"""Tiny generators for tests and development: the real export path, untrained weights.
+
+An untrained U-Net outputs a near-constant grey, which would hide a broken pipeline, so the
+tiny model's last convolution also gets a strong, fixed path from the soft input to colour:
+its output visibly follows the input, as a trained model's does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from builder import config as cfg
+
+
+def tiny_model(out_root: Path, *, name: str = "tiny", size: int = 64, seed: int = 0,
+               theme: str = "nebula", tint: tuple[float, float, float] = (2.0, 0.6, -1.2)) -> Path:
+    """Export an untrained tiny generator (with meta.json) to out_root/<name>; returns its path."""
+    from builder.tfenv import tensorflow
+
+    tensorflow()
+    import keras
+
+    from builder.export import export_model
+    from builder.model import build_generator
+    from builder.transform import TransformParams
+
+    config = cfg.TrainConfig(name=name, dataset=theme, size=size, base_filters=4, max_filters=8, depth=3,
+                             seed=seed, models_dir=str(out_root))
+    keras.utils.set_random_seed(seed)
+    generator = build_generator(size=size, base_filters=4, max_filters=8, depth=3)
+    out = generator.get_layer("out")
+    kernel, bias = (w.numpy() for w in out.weights)
+    kernel[1, 1, -1, :] += np.asarray(tint, np.float32)  # the last input channel is the soft input
+    out.set_weights([kernel, bias])
+    params = TransformParams(size=size, downscale=config.downscale)
+    return export_model(generator, config, params, None, steps=0, dataset_name=theme, out_root=Path(out_root))

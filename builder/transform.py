@@ -1,0 +1,146 @@
+"""The input transform of Learning to See: a target image becomes the soft grayscale view the
+generator learns from. One pure function, `make_pair`, used by training, tests, the builder's
+PSNR check and the evidence pictures. The browser mirrors it in glsl/ from meta.json's numbers.
+
+The resampling is written as two small matrices rather than tf.image.resize so that its
+definition is exact and the WebGL shaders can reproduce it tap for tap:
+  area:    each low-res pixel is the mean of the source pixels it covers (fractional overlap)
+  bicubic: Keys kernel (a = -0.5), half-pixel centres, clamp-to-edge
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as tf.image.rgb_to_grayscale
+CUBIC_A = -0.5
+
+
+@dataclass(frozen=True)
+class TransformParams:
+    size: int = 256
+    downscale: int = 24
+    scale_min: float = 1.0
+    scale_max: float = 1.3
+    brightness: float = 0.2
+    contrast: float = 0.15
+    flip_horizontal: bool = True
+    flip_vertical: bool = False
+
+    @property
+    def low_size(self) -> int:
+        return max(1, round(self.size / self.downscale))
+
+    def to_meta(self) -> dict:
+        """The numbers the browser mirrors, as written into meta.json."""
+        return {
+            "downscale": self.downscale,
+            "low_size": self.low_size,
+            "down_filter": "area",
+            "up_filter": "bicubic",
+            "cubic_a": CUBIC_A,
+            "luma": list(LUMA),
+            "brightness": self.brightness,
+            "contrast": self.contrast,
+            "scale": [self.scale_min, self.scale_max],
+            "flip_horizontal": self.flip_horizontal,
+            "flip_vertical": self.flip_vertical,
+        }
+
+
+def area_matrix(src: int, dst: int) -> np.ndarray:
+    """(dst, src) weights: row i averages the source pixels under [i, i+1) * src/dst."""
+    edges = np.arange(dst + 1) * (src / dst)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    j = np.arange(src)[None, :]
+    overlap = np.clip(np.minimum(hi, j + 1) - np.maximum(lo, j), 0, None)
+    return (overlap / overlap.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def keys_cubic(x: np.ndarray, a: float = CUBIC_A) -> np.ndarray:
+    x = np.abs(x)
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x <= 1, near, np.where(x < 2, far, 0.0))
+
+
+def bicubic_matrix(src: int, dst: int) -> np.ndarray:
+    """(dst, src) weights of a bicubic upscale with half-pixel centres and clamped edges."""
+    u = (np.arange(dst) + 0.5) * (src / dst) - 0.5
+    base = np.floor(u).astype(int)
+    m = np.zeros((dst, src), np.float64)
+    for tap in range(-1, 3):
+        j = base + tap
+        w = keys_cubic(u - j)
+        np.add.at(m, (np.arange(dst), np.clip(j, 0, src - 1)), w)
+    return m.astype(np.float32)
+
+
+def soften(gray, params: TransformParams):
+    """(..., S, S) gray in [0,1] -> area down to low_size, bicubic back up. Works on numpy or tf."""
+    import tensorflow as tf
+
+    down = tf.constant(area_matrix(params.size, params.low_size))  # (L, S)
+    up = tf.constant(bicubic_matrix(params.low_size, params.size))  # (S, L)
+    low = tf.einsum("ls,...st,mt->...lm", down, gray, down)  # (..., L, L)
+    return tf.einsum("sl,...lm,tm->...st", up, low, up), low  # (..., S, S)
+
+
+def make_pair(image, seed, params: TransformParams):
+    """One training pair from one target image, all randomness drawn from `seed`.
+
+    image: (H, W, 3) uint8 with min(H, W) >= scale_max * size (pre-resized by the dataset).
+    seed:  (2,) int32/int64, e.g. from tf.data.Dataset.random; a new seed per sample.
+    Returns input (S, S, 1) and target (S, S, 3), both float32 in [-1, 1].
+    """
+    import tensorflow as tf
+
+    s = params.size
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=6)
+    img = tf.image.convert_image_dtype(image, tf.float32)  # [0, 1]
+
+    # Scale so the short side is a random 100-130 % of the crop size.
+    scale = tf.random.stateless_uniform([], seeds[0], params.scale_min, params.scale_max)
+    hw = tf.cast(tf.shape(img)[:2], tf.float32)
+    new_hw = tf.cast(tf.math.ceil(hw * (scale * s / tf.reduce_min(hw))), tf.int32)
+    new_hw = tf.maximum(new_hw, s)
+    img = tf.image.resize(img, new_hw, method="area" if params.scale_min >= 1 else "bilinear", antialias=True)
+
+    target = tf.image.stateless_random_crop(img, [s, s, 3], seeds[1])
+    if params.flip_horizontal:
+        target = tf.image.stateless_random_flip_left_right(target, seeds[2])
+    if params.flip_vertical:
+        target = tf.image.stateless_random_flip_up_down(target, seeds[3])
+    target = tf.clip_by_value(target, 0.0, 1.0)
+
+    gray = tf.tensordot(target, tf.constant(LUMA, tf.float32), axes=1)  # (S, S): one channel
+    soft, _ = soften(gray, params)
+
+    delta = tf.random.stateless_uniform([], seeds[4], -params.brightness, params.brightness)
+    factor = tf.random.stateless_uniform([], seeds[5], 1 - params.contrast, 1 + params.contrast)
+    x = soft + delta  # on [0, 1] values, where +-0.2 means something
+    mean = tf.reduce_mean(x)
+    x = tf.clip_by_value((x - mean) * factor + mean, 0.0, 1.0)
+
+    return x[..., None] * 2 - 1, target * 2 - 1
+
+
+def photo_input(image: np.ndarray, params: TransformParams) -> np.ndarray:
+    """A deterministic input for a whole photograph, as the browser makes it from a camera frame:
+    centre square crop, resize to size, grayscale, soften; no random scale, flip, brightness
+    or contrast. Returns (S, S, 1) float32 in [-1, 1]."""
+    import tensorflow as tf
+
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=-1)
+    image = image[..., :3]
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = tf.image.convert_image_dtype(image[top:top + side, left:left + side], tf.float32)
+    square = tf.image.resize(square, [params.size, params.size], method="area", antialias=True)
+    gray = tf.tensordot(tf.clip_by_value(square, 0, 1), tf.constant(LUMA, tf.float32), axes=1)
+    soft, _ = soften(gray, params)
+    return (tf.clip_by_value(soft, 0, 1)[..., None] * 2 - 1).numpy()

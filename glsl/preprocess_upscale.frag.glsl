@@ -1,0 +1,54 @@
+#version 300 es
+// Pass 3: bicubic upscale low_size -> size (Keys kernel, half-pixel centres, clamp-to-edge),
+// then brightness and contrast around the low-res mean, clip to [0, 1], map to [-1, 1].
+// Variant PACK16 (CPU backends, which must read the image back): the [0, 1] value goes out as
+// 16 bits split over R (high byte) and G (low byte) of an RGBA8 target.
+precision highp float;
+
+uniform sampler2D u_low;     // low_size x low_size, luma in R, row 0 = top
+uniform sampler2D u_mean;    // 1x1, mean luma in R
+uniform int u_lowSize;
+uniform float u_outSize;     // model input size S
+uniform float u_cubicA;      // meta.transform.cubic_a (-0.5)
+uniform float u_brightness;  // delta added to every pixel (visitor control, default 0)
+uniform float u_contrast;    // factor around the mean (visitor control, default 1)
+
+out vec4 outColor;
+
+// Keys cubic convolution weights for the 4 taps at offsets -1, 0, 1, 2 from floor(x).
+vec4 keysWeights(float t, float a) {
+  vec4 d = abs(vec4(t + 1.0, t, 1.0 - t, 2.0 - t));
+  vec4 near = ((a + 2.0) * d - (a + 3.0)) * d * d + 1.0;         // |d| <= 1
+  vec4 far = ((a * d - 5.0 * a) * d + 8.0 * a) * d - 4.0 * a;     // 1 < |d| < 2
+  return mix(near, far, step(1.0, d));
+}
+
+float lowAt(int x, int y) {
+  int last = u_lowSize - 1;
+  return texelFetch(u_low, ivec2(clamp(x, 0, last), clamp(y, 0, last)), 0).r;
+}
+
+void main() {
+  float scale = float(u_lowSize) / u_outSize;
+  vec2 src = floor(gl_FragCoord.xy) * scale + 0.5 * scale - 0.5;  // half-pixel centres
+  vec2 base = floor(src);
+  vec2 t = src - base;
+  vec4 wx = keysWeights(t.x, u_cubicA);
+  vec4 wy = keysWeights(t.y, u_cubicA);
+  ivec2 b = ivec2(base);
+  float value = 0.0;
+  for (int j = 0; j < 4; ++j) {
+    vec4 row = vec4(lowAt(b.x - 1, b.y - 1 + j), lowAt(b.x, b.y - 1 + j),
+                    lowAt(b.x + 1, b.y - 1 + j), lowAt(b.x + 2, b.y - 1 + j));
+    value += wy[j] * dot(wx, row);
+  }
+  float mean = texelFetch(u_mean, ivec2(0, 0), 0).r;
+  value = clamp((value - mean) * u_contrast + mean + u_brightness, 0.0, 1.0);
+#ifdef PACK16
+  float q = floor(value * 65535.0 + 0.5);
+  float high = floor(q / 256.0);
+  outColor = vec4(high / 255.0, (q - high * 256.0) / 255.0, 0.0, 1.0);
+#else
+  outColor = vec4(value * 2.0 - 1.0, 0.0, 0.0, 1.0);
+#endif
+}

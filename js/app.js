@@ -1,0 +1,154 @@
+// What the visitor does, in order: pick a source, pick a model, change the controls.
+// Connects the UI, the model library, the sources and the runtime, and builds window.demo.
+
+import { CameraError, listCameras } from './camera.js';
+import { createModelLibrary } from './models.js';
+import { createRuntime } from './runtime.js';
+import { cameraSource, demoSource, fileSource } from './sources.js';
+
+/** config: the runtime config; ui: createUI() result; query: URLSearchParams of the page. */
+export function createApp(config, ui, query) {
+  const library = createModelLibrary(config);
+  let loadingModel = null;
+  let modelRequest = 0;
+  let sourceRequest = 0;
+  let fallbackReason = null;
+
+  const runtime = createRuntime({
+    library,
+    wasmPaths: config.wasmPaths || {},
+    requestedBackend: query.get('backend'),
+    events: {
+      state(state, message) {
+        if (state === 'running') ui.setOverlay(null);
+        else if (state === 'warming' || state === 'recovering' || state === 'loading') ui.setOverlay(message);
+        else if (state === 'error') ui.setOverlay(message);
+      },
+      output: (canvas, backend) => ui.mountOutput(canvas, backend),
+      model(record) {
+        ui.addModelOption(record.name, record.title);
+        ui.setTransformRanges(record.meta.transform || {});
+        applyParams();
+      },
+      error: (message) => ui.setError(message),
+    },
+  });
+
+  function applyParams() {
+    Object.assign(runtime.params, ui.params());
+    ui.setMirrored(runtime.params.mirror);
+    runtime.touch();
+  }
+
+  async function useSource(source, reason = null) {
+    runtime.setSource(source);
+    ui.mountSource(source);
+    applyParams();
+    fallbackReason = reason;
+    if (reason) ui.setStatus(`${reason} Showing the demo animation instead.`);
+    else if (source.kind === 'camera') ui.setStatus(`Camera: ${source.label}.`);
+    else if (source.kind === 'demo') ui.setStatus('Showing the demo animation.');
+    else ui.setStatus(`Showing your file ${source.label} (it stays on this device).`);
+    if (source.kind === 'camera') {
+      ui.setCameras(await listCameras(), source.deviceId);
+      source.track.addEventListener('ended', () => {
+        if (runtime.snapshot().source === 'camera') useSource(demoSource(), 'The camera stopped sending pictures.');
+      });
+    }
+    return source.kind;
+  }
+
+  /** kind: 'camera' | 'demo' | 'file' (with a File). A camera failure falls back to the demo. */
+  async function setSource(kind, detail = null) {
+    const request = ++sourceRequest;
+    let source;
+    try {
+      if (kind === 'camera') source = await cameraSource(detail ? { deviceId: detail } : {});
+      else if (kind === 'demo') source = demoSource();
+      else if (kind === 'file' || kind === 'image' || kind === 'video') source = await fileSource(detail);
+      else throw new Error(`unknown source "${kind}" (use camera, demo or file)`);
+    } catch (error) {
+      if (request !== sourceRequest) return runtime.snapshot().source;
+      if (error instanceof CameraError) return useSource(demoSource(), error.message);
+      ui.setError(error.message);
+      throw error;
+    }
+    if (request !== sourceRequest) {  // a newer choice won while this one was opening
+      source.stop();
+      return runtime.snapshot().source;
+    }
+    return useSource(source);
+  }
+
+  async function install(loadRecord, title) {
+    const request = ++modelRequest;
+    loadingModel = title;
+    ui.setError(null);
+    const first = runtime.snapshot().model == null;
+    const progress = (fraction) => {
+      if (first) ui.setOverlay(`Loading ${title}…`, fraction);
+      ui.setStatus(`Loading ${title}: ${Math.round(fraction * 100)} %`);
+    };
+    try {
+      runtime.setLoading(`Loading ${title}…`);
+      progress(0);
+      const record = await loadRecord(progress);
+      if (request !== modelRequest) return runtime.snapshot().model;
+      ui.setStatus(`Warming up ${title}…`);
+      if (first) ui.setOverlay(`Warming up ${title}…`);
+      const name = await runtime.setModel(record);
+      ui.setStatus(fallbackReason ? `${fallbackReason} Showing the demo animation instead.` : `${record.title} is running.`);
+      return name;
+    } catch (error) {
+      const current = runtime.snapshot().model;
+      ui.setModel(current ?? '');
+      ui.setStatus(current ? 'The previous model keeps running.' : '');
+      runtime.modelFailed(error.message);
+      throw error;
+    } finally {
+      if (request === modelRequest) loadingModel = null;
+    }
+  }
+
+  const setModel = (name) => {
+    const entry = library.entries.find((m) => m.name === name);
+    return install((progress) => library.load(name, progress), entry ? entry.title : name);
+  };
+  const setModelFiles = (files) => install(() => library.loadFiles(files), 'your model');
+
+  const quiet = (promise) => promise.catch(() => {});  // errors are already on the page
+  ui.setStatsSource(() => ({ ...runtime.snapshot(), loadingModel }));
+
+  return {
+    handlers: {
+      model: (name) => quiet(setModel(name)),
+      source: (kind) => quiet(setSource(kind)),
+      sourceFile: (file) => quiet(setSource('file', file)),
+      camera: (deviceId) => quiet(setSource('camera', deviceId)),
+      modelFiles: (files) => quiet(setModelFiles(files)),
+      params: applyParams,
+    },
+
+    /** Starts everything; resolves when the first generated frame is on screen. */
+    async start() {
+      const backend = await runtime.start();
+      console.info(`Learning to See: ${backend.name} backend (${backend.reason})`);
+      const wanted = query.get('source') === 'demo' ? 'demo' : 'camera';
+      const sourceReady = setSource(wanted);
+      const modelName = query.get('model') || library.defaultName;
+      await Promise.all([sourceReady, setModel(modelName)]);
+      await runtime.firstFrame;
+    },
+
+    /** window.demo: the page's status object, for people and tests alike. */
+    demoApi(ready) {
+      return {
+        ready,
+        stats: () => ({ ...runtime.snapshot(), loadingModel }),
+        setModel,
+        setModelFiles,
+        setSource,
+      };
+    },
+  };
+}

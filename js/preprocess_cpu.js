@@ -1,0 +1,96 @@
+// The input transform on a 2D canvas, for browsers with no WebGL2 at all. Same steps and
+// numbers as the GLSL passes (preprocess.js); slower, but the image is small.
+
+import { centreSquare, sourceSize } from './preprocess.js';
+
+const SUBSAMPLES = 8;  // the crop is first drawn at low_size * 8, then box-averaged exactly
+
+/** Keys cubic convolution weight for distance x (a = meta.transform.cubic_a). */
+function keys(x, a) {
+  const d = Math.abs(x);
+  if (d <= 1) return ((a + 2) * d - (a + 3)) * d * d + 1;
+  if (d < 2) return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
+  return 0;
+}
+
+/** Bicubic weights and clamped source indices for each of `outSize` output positions. */
+function cubicTaps(lowSize, outSize, a) {
+  const scale = lowSize / outSize;
+  const taps = [];
+  for (let o = 0; o < outSize; o++) {
+    const src = (o + 0.5) * scale - 0.5;
+    const base = Math.floor(src);
+    const t = src - base;
+    const entry = [];
+    for (let k = -1; k <= 2; k++) {
+      entry.push(Math.min(Math.max(base + k, 0), lowSize - 1), keys(t - k, a));
+    }
+    taps.push(entry);
+  }
+  return taps;
+}
+
+/** Same interface as createPreprocessor(..., {pack16: true}); owns two small canvases. */
+export function createCanvasPreprocessor({ size, transform }) {
+  const lowSize = transform.low_size;
+  const fine = lowSize * SUBSAMPLES;
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = fine;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  const taps = cubicTaps(lowSize, size, transform.cubic_a);
+  const low = new Float32Array(lowSize * lowSize);
+  const rows = new Float32Array(lowSize * size);  // horizontal pass: lowSize rows x size columns
+  const result = new Float32Array(size * size);
+  const [wr, wg, wb] = transform.luma;
+
+  return {
+    size,
+    run(element, { brightness = 0, contrast = 1, mirror = false } = {}) {
+      const [width, height] = sourceSize(element);
+      const [x0, y0, w, h] = centreSquare(width, height);
+      ctx.imageSmoothingEnabled = true;
+      ctx.imageSmoothingQuality = 'high';
+      ctx.setTransform(mirror ? -1 : 1, 0, 0, 1, mirror ? fine : 0, 0);
+      ctx.drawImage(element, x0 * width, y0 * height, w * width, h * height, 0, 0, fine, fine);
+      const pixels = ctx.getImageData(0, 0, fine, fine).data;
+      low.fill(0);
+      for (let y = 0; y < fine; y++) {
+        const row = Math.floor(y / SUBSAMPLES) * lowSize;
+        for (let x = 0; x < fine; x++) {
+          const i = (y * fine + x) * 4;
+          low[row + Math.floor(x / SUBSAMPLES)] += (wr * pixels[i] + wg * pixels[i + 1] + wb * pixels[i + 2]) / 255;
+        }
+      }
+      let mean = 0;
+      for (let i = 0; i < low.length; i++) {
+        low[i] /= SUBSAMPLES * SUBSAMPLES;
+        mean += low[i];
+      }
+      mean /= low.length;
+      for (let y = 0; y < lowSize; y++) {
+        for (let x = 0; x < size; x++) {
+          const t = taps[x];
+          const r = y * lowSize;
+          rows[y * size + x] = low[r + t[0]] * t[1] + low[r + t[2]] * t[3] + low[r + t[4]] * t[5] + low[r + t[6]] * t[7];
+        }
+      }
+      for (let y = 0; y < size; y++) {
+        const t = taps[y];
+        for (let x = 0; x < size; x++) {
+          let v = rows[t[0] * size + x] * t[1] + rows[t[2] * size + x] * t[3]
+            + rows[t[4] * size + x] * t[5] + rows[t[6] * size + x] * t[7];
+          v = Math.min(Math.max((v - mean) * contrast + mean + brightness, 0), 1);
+          result[y * size + x] = v * 2 - 1;
+        }
+      }
+      return null;
+    },
+    readInto(dst) {
+      dst.set(result);
+      return dst;
+    },
+    dispose() {
+      canvas.width = canvas.height = 0;
+    },
+  };
+}

@@ -1,0 +1,269 @@
+"""A real Chromium on the demo page: launching, a generated camera, waiting on `window.demo`, memory.
+
+Shared by the browser tests (tests/conftest.py) and the benchmark (builder/bench.py), so both
+measure the same page the same way. Plain functions over Playwright's sync API; no pytest here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",  # containers and CI runners lack the user namespaces the sandbox needs
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--enable-precise-memory-info",
+    # Keep timers and rAF at full rate when the headless window is "hidden".
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+    # GPU: whatever Chromium picks (a real GPU, else its own fallback). Never force swiftshader.
+]
+
+HOW_TO_GET_CHROMIUM = (
+    "no Chromium found: set CHROMIUM_PATH to a Chromium binary, or run `make test`, "
+    "which installs Debian's chromium at /usr/bin/chromium"
+)
+
+
+# --- the camera ---------------------------------------------------------------------------------
+
+def fake_camera_frames(width: int = 320, height: int = 240, frames: int = 90) -> np.ndarray:
+    """(frames, height, width, 3) uint8 RGB: a slow colour gradient with shapes sweeping across.
+
+    Large, high-contrast shapes that move several pixels a frame, so that even the model's
+    low-resolution input (a few pixels across) changes from frame to frame.
+    """
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    video = np.empty((frames, height, width, 3), np.uint8)
+    for t in range(frames):
+        phase = 2 * np.pi * t / frames  # the clip loops seamlessly
+        rgb = np.stack([
+            96 + 80 * x / width,
+            64 + 96 * y / height,
+            128 + 64 * np.sin(phase + x / width * np.pi),
+        ], axis=-1)
+        # A bright disc circling the centre, and a dark bar sweeping left to right.
+        cx = width / 2 + width / 3 * np.cos(phase)
+        cy = height / 2 + height / 3 * np.sin(phase)
+        rgb[(x - cx) ** 2 + (y - cy) ** 2 < (height / 5) ** 2] = (250, 240, 200)
+        bar_x = (t / frames) * (width + width / 4) - width / 8
+        rgb[np.abs(x - bar_x) < width / 16] = (10, 20, 40)
+        video[t] = np.clip(rgb, 0, 255).astype(np.uint8)
+    return video
+
+
+def rgb_to_yuv420(rgb: np.ndarray) -> bytes:
+    """One RGB frame as planar Y, U, V (4:2:0, full-range BT.601: the 'C420jpeg' of y4m)."""
+    r, g, b = (rgb[..., i].astype(np.float32) for i in range(3))
+    luma = 0.299 * r + 0.587 * g + 0.114 * b
+    u = -0.168736 * r - 0.331264 * g + 0.5 * b + 128
+    v = 0.5 * r - 0.418688 * g - 0.081312 * b + 128
+
+    def subsample(plane):  # mean of each 2x2 block: chroma sits between the luma samples (jpeg)
+        h, w = plane.shape
+        return plane.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+    planes = [luma, subsample(u), subsample(v)]
+    return b"".join(np.clip(np.rint(p), 0, 255).astype(np.uint8).tobytes() for p in planes)
+
+
+def write_fake_camera_y4m(path: Path, *, width: int = 320, height: int = 240, fps: int = 30,
+                          frames: int = 90) -> Path:
+    """Write the fake camera clip as a y4m file for --use-file-for-fake-video-capture."""
+    if width % 2 or height % 2:
+        raise ValueError(f"y4m 4:2:0 needs even sizes, got {width}x{height}")
+    path = Path(path)
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode("ascii"))
+        for frame in fake_camera_frames(width, height, frames):
+            out.write(b"FRAME\n")
+            out.write(rgb_to_yuv420(frame))
+    return path
+
+
+# --- the browser --------------------------------------------------------------------------------
+
+def find_chromium() -> str | None:
+    """The Chromium binary to run: $CHROMIUM_PATH (or $LTS_CHROMIUM), else Debian's, else None.
+
+    None means Playwright's own build, if one was installed; `launch_chromium` says what to do
+    when there is none.
+    """
+    for variable in ("CHROMIUM_PATH", "LTS_CHROMIUM"):
+        value = os.environ.get(variable)
+        if value:
+            path = shutil.which(value) or value
+            if not Path(path).is_file():
+                raise RuntimeError(f"${variable}={value}: no such file; point it at a Chromium binary")
+            return path
+    for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
+        if Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def chromium_args(fake_camera: Path | None) -> list[str]:
+    """Flags for a headless run; with fake_camera, getUserMedia plays that y4m clip.
+
+    No --use-fake-ui-for-media-stream: that flag accepts every camera request, even in a context
+    without the permission. Without it, headless Chromium answers getUserMedia from the context's
+    permissions: granted (`new_context(camera=True)`) plays the clip, not granted rejects with
+    NotAllowedError, exactly like a visitor who clicked "Block". One browser serves both cases.
+    """
+    args = list(CHROMIUM_FLAGS)
+    if fake_camera is not None:
+        args += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={fake_camera}"]
+    return args
+
+
+def launch_chromium(playwright, fake_camera: Path | None = None, *, headless: bool = True):
+    """A Playwright Browser (Chromium), with the fake camera wired in when given."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    executable = find_chromium()
+    try:
+        return playwright.chromium.launch(executable_path=executable, headless=headless,
+                                          args=chromium_args(fake_camera))
+    except PlaywrightError as error:
+        if executable is None and "Executable doesn't exist" in str(error):
+            raise RuntimeError(HOW_TO_GET_CHROMIUM) from None
+        raise
+
+
+def new_context(browser, *, camera: bool = True, width: int = 960, height: int = 720):
+    """A fresh profile; camera=False leaves the camera permission ungranted (getUserMedia rejects)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    if camera:
+        context.grant_permissions(["camera"])
+    return context
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+# Runs before the page's own scripts (injected by the browser, so the page's CSP does not apply).
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'}` +
+                              ` at ${e.sourceFile || '?'}:${e.lineNumber}`);
+});
+"""
+
+
+@dataclass
+class PageLog:
+    """What went wrong on a page: console errors, uncaught exceptions, failed requests."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)  # substrings of errors a test provoked
+
+    def attach(self, page) -> None:
+        page.on("console", lambda m: m.type == "error" and self.console_errors.append(_describe(m)))
+        page.on("pageerror", lambda e: self.page_errors.append(f"{e.name}: {e.message}"))
+        page.on("requestfailed", lambda r: self.failed_requests.append(f"{r.url} ({r.failure})"))
+
+    def problems(self) -> list[str]:
+        found = [f"console: {m}" for m in self.console_errors] + [f"uncaught: {m}" for m in self.page_errors]
+        return [p for p in found if not any(e in p for e in self.expected)]
+
+
+def _describe(message) -> str:
+    location = message.location or {}
+    where = f" ({location.get('url', '')}:{location.get('lineNumber', '')})" if location.get("url") else ""
+    return message.text + where
+
+
+class DemoPage:
+    """The demo page in one tab, seen through `window.demo` (see ARCHITECTURE.md)."""
+
+    def __init__(self, page, log: PageLog):
+        self.page, self.log = page, log
+        self._cdp = None
+
+    def stats(self) -> dict:
+        return self.page.evaluate("() => window.demo.stats()")
+
+    def csp_violations(self) -> list[str]:
+        return self.page.evaluate("() => window.__cspViolations || []")
+
+    def problems(self) -> list[str]:
+        """Console errors, uncaught exceptions and CSP violations not marked expected."""
+        return self.log.problems() + [f"CSP: {v}" for v in self.csp_violations()]
+
+    def wait_for(self, predicate_js: str, what: str, timeout_s: float = 60, arg=None):
+        """Wait until predicate_js (a JS function of arg, maybe async) is truthy; return its value.
+
+        On timeout, the AssertionError names what was awaited and shows demo.stats() and the
+        page's errors, which usually say why.
+        """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            handle = self.page.wait_for_function(predicate_js, arg=arg, timeout=timeout_s * 1000)
+        except PlaywrightTimeout:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}; "
+                                 f"{self._diagnosis()}") from None
+        return handle.json_value()
+
+    def wait_ready(self, timeout_s: float = 90) -> dict:
+        """Wait for demo.ready (first generated frame on screen); return demo.stats()."""
+        self.wait_for("() => window.demo !== undefined", "window.demo to exist", timeout_s)
+        return self.wait_for("async () => { await window.demo.ready; return window.demo.stats(); }",
+                             "demo.ready", timeout_s)
+
+    def wait_frames(self, count: int, timeout_s: float = 60) -> dict:
+        """Wait until demo.stats().frames >= count; return demo.stats()."""
+        return self.wait_for("(n) => { const s = window.demo.stats(); return s.frames >= n && s; }",
+                             f"demo.stats().frames >= {count}", timeout_s, arg=count)
+
+    def wait_more_frames(self, count: int, timeout_s: float = 60) -> dict:
+        return self.wait_frames(self.stats()["frames"] + count, timeout_s)
+
+    def heap_after_gc_bytes(self) -> int:
+        """JS heap in use after a full garbage collection (CDP), in bytes."""
+        if self._cdp is None:
+            self._cdp = self.page.context.new_cdp_session(self.page)
+            self._cdp.send("Performance.enable")
+        for _ in range(2):  # a second pass frees what the first pass's finalizers released
+            self._cdp.send("HeapProfiler.collectGarbage")
+        metrics = self._cdp.send("Performance.getMetrics")["metrics"]
+        return int(next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize"))
+
+    def screenshot_rgb(self, selector: str) -> np.ndarray:
+        """(h, w, 3) uint8 pixels of an element as composited on screen (any canvas kind)."""
+        from io import BytesIO
+
+        from PIL import Image
+
+        png = self.page.locator(selector).first.screenshot(animations="allow")
+        return np.asarray(Image.open(BytesIO(png)).convert("RGB"))
+
+    def _diagnosis(self) -> str:
+        try:
+            stats = self.page.evaluate("() => window.demo ? window.demo.stats() : 'window.demo is undefined'")
+        except Exception as error:  # the page itself may be gone
+            stats = f"unavailable ({error})"
+        problems = self.problems() if not self.page.is_closed() else self.log.problems()
+        return f"demo.stats() = {json.dumps(stats, default=str)}; page errors: {problems or 'none'}"
+
+
+def open_demo(context, url: str) -> DemoPage:
+    """A new tab on url, recording errors and CSP violations from the first byte on."""
+    page = context.new_page()
+    log = PageLog()
+    log.attach(page)
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    page.goto(url, wait_until="load")
+    return DemoPage(page, log)

@@ -1,0 +1,140 @@
+"""The demo page in a real headless Chromium, on a site built from tiny 64 px models.
+
+Loose floors only (frame rates belong to `python -m builder bench`): frames advance, the picture
+follows the camera, memory is flat in the steady state, failures are explained on the page and
+leave the demo running. Every test also checks the page logged no error and broke no CSP rule.
+"""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+BACKENDS = ["webgl", "wasm"]
+OUTPUT_CANVAS = "canvas"  # the generated picture: the page's first canvas
+WARM_UP_FRAMES = 30
+STEADY_FRAMES = 300
+HEAP_GROWTH_LIMIT_BYTES = 2 * 1024 * 1024
+
+
+def runtime_config(demo) -> dict:
+    """The page's embedded runtime configuration (see ARCHITECTURE.md)."""
+    return json.loads(demo.page.locator("#runtime-config").text_content())
+
+
+def assert_no_problems(demo):
+    problems = demo.problems()
+    assert problems == [], "the page logged errors:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_frames_follow_the_camera(open_page, backend):
+    demo = open_page(f"?backend={backend}")
+    stats = demo.wait_ready()
+    assert stats["backend"] == backend
+    assert stats["source"] == "camera"
+    assert stats["firstFrameMs"] > 0
+
+    demo.wait_more_frames(10)
+    first = demo.screenshot_rgb(OUTPUT_CANVAS).astype(np.int16)
+    assert first.std() > 2, "the generated picture is blank (one flat colour)"
+
+    # The fake camera's shapes move every frame; an untrained generator still follows its input.
+    demo.wait_more_frames(15)
+    later = demo.screenshot_rgb(OUTPUT_CANVAS).astype(np.int16)
+    assert np.abs(later - first).mean() > 0.5, "the generated picture does not change with the camera"
+
+    stats = demo.stats()
+    assert stats["fps"] > 0
+    assert set(stats["stageMs"]) >= {"preprocess", "inference", "display"}
+    if backend == "webgl":
+        assert stats["readbacksPerFrame"] == 0, "WebGL path reads pixels back to the CPU every frame"
+    assert_no_problems(demo)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_steady_state_holds_memory_flat(open_page, backend):
+    demo = open_page(f"?backend={backend}")
+    demo.wait_ready()
+    demo.wait_more_frames(WARM_UP_FRAMES)
+    before, heap_before = demo.stats(), demo.heap_after_gc_bytes()
+
+    after = demo.wait_more_frames(STEADY_FRAMES, timeout_s=120)
+    heap_after = demo.heap_after_gc_bytes()
+
+    assert after["numTensors"] == before["numTensors"], "tensors leak in the frame loop"
+    assert after["numBytes"] == before["numBytes"], "tensor memory grows in the frame loop"
+    growth = heap_after - heap_before
+    assert growth < HEAP_GROWTH_LIMIT_BYTES, f"JS heap grew {growth / 1e6:.2f} MB over {STEADY_FRAMES} frames"
+    if backend == "webgl":
+        assert after["readbacksPerFrame"] == 0
+    assert_no_problems(demo)
+
+
+def test_camera_denied_runs_the_fallback_and_says_why(open_page, denied_context):
+    demo = open_page(context=denied_context)
+    stats = demo.wait_ready()
+    assert stats["source"] != "camera"
+    demo.wait_more_frames(10)
+
+    text = demo.page.locator("body").inner_text()
+    assert re.search(r"camera", text, re.I) and re.search(r"refused|denied|blocked|not allowed|permission", text, re.I), \
+        f"the page does not say the camera was refused; it reads: {text[:500]!r}"
+    assert_no_problems(demo)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_model_switch_returns_tensors_to_baseline(open_page, backend):
+    demo = open_page(f"?backend={backend}")
+    demo.wait_ready()
+    first, second = [m["name"] for m in runtime_config(demo)["models"]][:2]
+    baseline = demo.wait_more_frames(WARM_UP_FRAMES)
+    assert baseline["model"] == first
+
+    demo.page.evaluate("(name) => window.demo.setModel(name)", second)
+    switched = demo.wait_more_frames(10)
+    assert switched["model"] == second
+
+    demo.page.evaluate("(name) => window.demo.setModel(name)", first)
+    back = demo.wait_more_frames(10)
+    assert back["model"] == first
+    assert back["numTensors"] == baseline["numTensors"], "switching models leaks the old model's tensors"
+    assert back["numBytes"] == baseline["numBytes"]
+    assert_no_problems(demo)
+
+
+def test_model_404_is_explained_and_the_previous_model_keeps_running(open_page):
+    demo = open_page("?backend=webgl")
+    demo.wait_ready()
+    models = runtime_config(demo)["models"]
+    first, second = models[0]["name"], models[1]["name"]
+    missing_url = models[1]["url"]
+    demo.page.route(f"**/{missing_url}", lambda route: route.fulfill(status=404, body="not found"))
+    demo.log.expected.append("404")  # the browser logs the failed fetch itself
+
+    outcome = demo.page.evaluate(
+        "(name) => window.demo.setModel(name).then(() => 'resolved', (e) => 'rejected: ' + e)", second)
+    assert outcome.startswith("rejected"), "setModel resolved although the model could not be loaded"
+
+    stats = demo.wait_more_frames(10)
+    assert stats["model"] == first, "a failed model load replaced the running model"
+    text = demo.page.locator("body").inner_text()
+    assert re.search(r"404|not found|could not be loaded|failed", text, re.I), \
+        f"the page does not say the model failed to load; it reads: {text[:500]!r}"
+    assert_no_problems(demo)
+
+
+def test_committed_default_model_runs(chromium, real_server):
+    from tests.browser import new_context, open_demo
+
+    context = new_context(chromium)
+    try:
+        demo = open_demo(context, real_server + "?backend=webgl")
+        stats = demo.wait_ready(timeout_s=180)
+        assert stats["model"] == runtime_config(demo)["defaultModel"]
+        demo.wait_more_frames(3, timeout_s=120)
+        assert demo.screenshot_rgb(OUTPUT_CANVAS).std() > 2
+        assert_no_problems(demo)
+    finally:
+        context.close()

@@ -1,0 +1,190 @@
+"""python -m builder build: real conversions, real bundle, real files; failures leave site/ alone."""
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from builder.build import build_site
+from builder.config import load_site_config
+from builder.convert import check_inputs, psnr_db, reference_outputs, run_in_tfjs
+from builder.errors import BuildError
+from builder.testing import tiny_model
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARD_BYTES = 1024  # small, so the tiny models (~3.4 kB at uint8) are split into several shards
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A project folder with two tiny models and a site.toml, built once."""
+    root = tmp_path_factory.mktemp("project")
+    tiny_model(root / "models", name="ember", size=64, seed=1, theme="fire")
+    tiny_model(root / "models", name="tiny", size=64, seed=0)
+    (root / "site.toml").write_text(
+        f'title = "Test site"\nmodels = ["tiny", "ember"]\nshard_bytes = {SHARD_BYTES}\n'
+        f'models_dir = "{root / "models"}"\nout_dir = "{root / "site"}"\ncache_dir = "{root / "cache"}"\n')
+    config = load_site_config(root / "site.toml")
+    report = build_site(config, root / "site", progress=lambda _: None)
+    return root, config, report
+
+
+def cli_build(root: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "builder", "build", "--config", str(root / "site.toml"), *extra],
+                          capture_output=True, text=True, cwd=ROOT)
+
+
+def test_site_layout_with_hashed_assets(project):
+    root, _, _ = project
+    site = root / "site"
+    names = [p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()]
+    assert "index.html" in names
+    for pattern in (r"assets/main\.[0-9a-f]{10}\.js", r"assets/style\.[0-9a-f]{10}\.css",
+                    r"assets/tfjs-backend-wasm\.[0-9a-f]{10}\.wasm", r"assets/tfjs-backend-wasm-simd\.[0-9a-f]{10}\.wasm",
+                    r"models/tiny/model\.[0-9a-f]{10}\.json", r"models/ember/model\.[0-9a-f]{10}\.json"):
+        assert any(re.fullmatch(pattern, n) for n in names), pattern
+    html = (site / "index.html").read_text()
+    manifest = json.loads((site / "manifest.json").read_text())
+    for path in manifest["assets"].values():
+        assert (site / path).is_file()
+    assert manifest["assets"]["main.js"] in html and manifest["assets"]["style.css"] in html
+    config = json.loads(re.search(r'<script type="application/json" id="runtime-config">(.*?)</script>',
+                                  html, re.S).group(1))
+    assert config["defaultModel"] == "tiny"
+    assert [m["name"] for m in config["models"]] == ["tiny", "ember"]
+    assert config["models"][0]["meta"]["transform"]["downscale"] == 24
+    assert "http://" not in html and "https://cdn" not in html
+
+
+def test_model_json_points_at_hashed_shards_within_the_size_limit(project):
+    root, _, _ = project
+    for model_json in (root / "site" / "models").glob("*/model.*.json"):
+        model = json.loads(model_json.read_text())
+        paths = [p for group in model["weightsManifest"] for p in group["paths"]]
+        assert len(paths) > 1, "tiny shard size should split the weights"
+        for p in paths:
+            shard = model_json.parent / p
+            assert re.fullmatch(r"group\d+-shard\d+of\d+\.[0-9a-f]{10}\.bin", p)
+            assert shard.stat().st_size <= SHARD_BYTES
+
+
+def test_quantization_is_measured_and_reported(project):
+    root, _, report = project
+    table = json.loads((root / "site" / "quantization.json").read_text())
+    for name in ("tiny", "ember"):
+        q = table[name]
+        assert q["tried"][0]["dtype"] == "uint8"
+        assert q["psnr_db"] >= 40 and q["dtype"] == q["tried"][-1]["dtype"]
+        assert q["bytes"] == sum((root / "site" / "models" / name / p).stat().st_size
+                                 for p in _shards(root, name))
+    assert "PSNR" in report.summary()
+    assert "dB" in (root / "site" / "index.html").read_text()
+
+
+def _shards(root, name):
+    model_json = next((root / "site" / "models" / name).glob("model.*.json"))
+    return [p for g in json.loads(model_json.read_text())["weightsManifest"] for p in g["paths"]]
+
+
+def test_site_model_in_tfjs_matches_keras_within_reported_psnr(project):
+    """The deployed files themselves (hashed shards, rewritten model.json), run in real tf.js."""
+    root, _, _ = project
+    meta = json.loads((root / "models" / "tiny" / "meta.json").read_text())
+    inputs = check_inputs(meta)
+    keras_out = reference_outputs(root / "models" / "tiny" / "saved_model", inputs)
+    model_json = next((root / "site" / "models" / "tiny").glob("model.*.json"))
+    tfjs_out = run_in_tfjs(model_json, inputs)
+    reported = json.loads((root / "site" / "quantization.json").read_text())["tiny"]["psnr_db"]
+    assert tfjs_out.shape == keras_out.shape
+    assert psnr_db(keras_out, tfjs_out) >= reported - 0.05
+    assert np.std(tfjs_out) > 0.05  # a real image, not a constant
+
+
+def test_rebuild_with_nothing_changed_is_fast_and_byte_identical(project):
+    root, _, _ = project
+    before = tree_digest(root / "site")
+    started = time.monotonic()
+    done = cli_build(root)
+    seconds = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert seconds <= 10, f"cached rebuild took {seconds:.1f} s"
+    assert tree_digest(root / "site") == before
+
+
+def test_forced_dtype_is_used(project, tmp_path):
+    root, _, _ = project
+    config = load_site_config(root / "site.toml", quantization="float16", models=("tiny",), out_dir=str(tmp_path / "s"))
+    build_site(config, tmp_path / "s", progress=lambda _: None)
+    q = json.loads((tmp_path / "s" / "quantization.json").read_text())["tiny"]
+    assert q["dtype"] == "float16" and [t["dtype"] for t in q["tried"]] == ["float16"]
+
+
+def _one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def test_broken_model_dir_missing_shard_and_bad_config_leave_site_untouched(project, tmp_path):
+    root, config, _ = project
+    before = tree_digest(root / "site")
+
+    # A broken model directory.
+    broken = tmp_path / "models"
+    shutil.copytree(root / "models", broken)
+    (broken / "tiny" / "saved_model" / "saved_model.pb").unlink()
+    _one_line_error(cli_build(root, "--models-dir", str(broken)), "saved_model.pb", "re-export")
+    (broken / "ember" / "meta.json").write_text("{ not json")
+    _one_line_error(cli_build(root, "--models-dir", str(broken), "--models", "ember", "--default-model", "ember"),
+                    "meta.json", "not valid JSON")
+
+    # A missing shard in a cached conversion.
+    cache = tmp_path / "cache"
+    shutil.copytree(root / "cache", cache)
+    for shard in cache.glob("*/model/group1-shard2of*.bin"):
+        shard.unlink()
+    _one_line_error(cli_build(root, "--cache-dir", str(cache)), "shard missing")
+
+    # Bad configs.
+    _one_line_error(cli_build(root, "--quantization", "int4"), "quantization", "uint8")
+    _one_line_error(cli_build(root, "--default-model", "nope"), "default_model")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("title = \n")
+    _one_line_error(subprocess.run([sys.executable, "-m", "builder", "build", "--config", str(bad)],
+                                   capture_output=True, text=True, cwd=ROOT), "bad.toml", "TOML")
+    bad.write_text('colour = "red"\n')
+    _one_line_error(subprocess.run([sys.executable, "-m", "builder", "build", "--config", str(bad)],
+                                   capture_output=True, text=True, cwd=ROOT), "unknown field 'colour'")
+
+    assert tree_digest(root / "site") == before
+    assert not list(root.glob(".site.*")), "temporary build directories must be cleaned up"
+
+
+def test_netlify_toml_publishes_site_with_the_security_headers():
+    netlify = tomllib.loads((ROOT / "netlify.toml").read_text())
+    assert netlify["build"]["publish"] == "site"
+    assert "build" in netlify["build"]["command"]
+    every = next(h["values"] for h in netlify["headers"] if h["for"] == "/*")
+    csp = every["Content-Security-Policy"]
+    assert "'wasm-unsafe-eval'" in csp and "unsafe-inline" not in csp and "unsafe-eval'" not in csp.replace("wasm-unsafe-eval'", "")
+    assert every["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert every["Cross-Origin-Embedder-Policy"] == "require-corp"
+    assert "camera=(self)" in every["Permissions-Policy"]
+    assert every["X-Content-Type-Options"] == "nosniff" and every["Referrer-Policy"]
+    immutable = [h for h in netlify["headers"] if "immutable" in h["values"].get("Cache-Control", "")]
+    assert {h["for"] for h in immutable} >= {"/assets/*", "/models/*"}

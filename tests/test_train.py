@@ -1,0 +1,75 @@
+"""A tiny end-to-end training run, resume, and the exported model going through the converter."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from builder.config import TrainConfig
+from builder.errors import ConfigError
+from builder.train import resolve_config, train
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    return TrainConfig(name="t", dataset="nebula", size=32, depth=3, base_filters=4, max_filters=8,
+                       batch_size=2, steps=6, checkpoint_every=3, sample_every=3, log_every=1, val_every=3,
+                       val_pairs=2, theme_images=6, runs_dir=str(tmp_path / "runs"),
+                       models_dir=str(tmp_path / "models"), cache_dir=str(tmp_path / "cache"))
+
+
+def _steps(log):
+    return [json.loads(line)["step"] for line in log.read_text().splitlines()]
+
+
+def test_tiny_run_writes_checkpoints_pictures_and_a_model(tiny, tmp_path):
+    run = train(tiny)
+    assert sorted(p.name for p in (run / "ckpt").glob("ckpt-*.index")) == ["ckpt-3.index", "ckpt-6.index"]
+    assert Image.open(run / "samples.png").size[0] > 3 * 32
+    assert Image.open(run / "loss.png").format == "PNG"
+    assert _steps(run / "log.jsonl") == [1, 2, 3, 4, 5, 6]
+    saved = TrainConfig(**{**dataclasses.asdict(tiny)})
+    assert (run / "config.toml").read_text().count("\n") == len(dataclasses.fields(saved))
+
+    model = tmp_path / "models" / "t"
+    meta = json.loads((model / "meta.json").read_text())
+    assert meta["input"] == {"size": 32, "channels": 1, "range": [-1, 1]}
+    assert meta["transform"]["downscale"] == 24 and meta["transform"]["low_size"] == 1
+    assert meta["steps"] == 6 and meta["params"] > 0 and meta["flops"] > 0
+    for picture in ("preview", "evidence", "loss_curve", "samples"):
+        assert (model / meta[picture]).is_file()
+
+    # The converter accepts it (the real CLI, as a user would call it).
+    out = tmp_path / "tfjs"
+    done = subprocess.run([sys.executable.replace("python", "tensorflowjs_converter"), "--input_format=tf_saved_model",
+                           "--output_format=tfjs_graph_model", str(model / "saved_model"), str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (out / "model.json").is_file()
+
+
+def test_resume_continues_the_step_count(tiny):
+    train(tiny, export=False)
+    more = resolve_config({"name": "t", "runs_dir": tiny.runs_dir, "steps": 9}, None, resume=True)
+    assert more.size == 32 and more.steps == 9
+    run = train(more, resume=True, export=False)
+    assert _steps(run / "log.jsonl") == list(range(1, 10))
+    assert (run / "ckpt" / "ckpt-9.index").is_file()
+
+
+def test_a_new_run_over_an_old_one_or_a_changed_network_is_refused(tiny):
+    train(tiny, export=False)
+    with pytest.raises(ConfigError, match="--resume"):
+        train(tiny, export=False)
+    with pytest.raises(ConfigError, match="cannot change when resuming"):
+        resolve_config({"name": "t", "runs_dir": tiny.runs_dir, "size": 64}, None, resume=True)
+
+
+def test_help_lists_the_options():
+    done = subprocess.run([sys.executable, "-m", "builder", "train", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for option in ("--dataset", "--size", "--steps", "--resume", "--loss", "--batch-size", "--seed"):
+        assert option in done.stdout

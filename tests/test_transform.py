@@ -1,0 +1,103 @@
+"""The input transform: statistics of what it makes, and that every random part varies per sample."""
+
+import numpy as np
+import pytest
+
+from builder.data import pair_stream
+from builder.photos import real_photos
+from builder.tfenv import tensorflow
+from builder.transform import TransformParams, area_matrix, bicubic_matrix, make_pair
+
+tf = tensorflow()
+SIZE = 96
+
+
+def high_freq_energy(x: np.ndarray) -> float:
+    """Share of spectral energy above a quarter of the Nyquist frequency (mean removed; a Hann
+    window keeps the image's wrap-around edges from counting as high frequencies)."""
+    n = x.shape[0]
+    x = (x - x.mean()) * np.outer(np.hanning(n), np.hanning(n))
+    f = np.abs(np.fft.fftshift(np.fft.fft2(x))) ** 2
+    yy, xx = np.mgrid[:n, :n] - n // 2
+    high = np.hypot(yy, xx) > n / 8
+    return float(f[high].sum() / f.sum())
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return real_photos(("astronaut",))["astronaut"]
+
+
+def test_resampling_matrices_preserve_constants():
+    for src, dst in [(256, 11), (96, 4), (64, 3)]:
+        down = area_matrix(src, dst)
+        assert down.shape == (dst, src) and np.allclose(down.sum(1), 1, atol=1e-5)
+        assert (down >= 0).all()
+        up = bicubic_matrix(dst, src)
+        assert up.shape == (src, dst) and np.allclose(up.sum(1), 1, atol=1e-5)
+
+
+def test_shapes_ranges_and_one_channel(photo):
+    x, y = make_pair(photo, tf.constant([1, 2], tf.int64), TransformParams(size=SIZE))
+    assert x.shape == (SIZE, SIZE, 1), "input must be ONE grayscale channel, not a desaturated three"
+    assert y.shape == (SIZE, SIZE, 3)
+    for t in (x, y):
+        assert -1.0 <= float(tf.reduce_min(t)) and float(tf.reduce_max(t)) <= 1.0
+
+
+def test_input_has_far_less_high_frequency_energy_than_target(photo):
+    params = TransformParams(size=SIZE, downscale=24)
+    for i in range(4):
+        x, y = make_pair(photo, tf.constant([3, i], tf.int64), params)
+        target_gray = (y.numpy() @ np.array([0.299, 0.587, 0.114], np.float32))
+        assert high_freq_energy(x.numpy()[..., 0]) < 0.1 * high_freq_energy(target_gray)
+
+
+def _input_mean_std(photo, params, seed):
+    x, _ = make_pair(photo, tf.constant(seed, tf.int64), params)
+    v = (x.numpy() + 1) / 2
+    return v.mean(), v.std()
+
+
+def test_brightness_and_contrast_stay_within_range(photo):
+    """With crop and flip switched off, only brightness and contrast move the input's statistics."""
+    still = TransformParams(size=SIZE, scale_min=1.0, scale_max=1.0, flip_horizontal=False,
+                            brightness=0.0, contrast=0.0)
+    base_mean, base_std = _input_mean_std(photo, still, [0, 0])
+    varied = TransformParams(size=SIZE, scale_min=1.0, scale_max=1.0, flip_horizontal=False)
+    means, ratios = [], []
+    for i in range(40):
+        # The same crop every time: a square image equal to the crop leaves no room to move.
+        m, s = _input_mean_std(photo, varied, [5, i])
+        means.append(m - base_mean)
+        ratios.append(s / base_std)
+    means, ratios = np.array(means), np.array(ratios)
+    # Clipping to [0, 1] can only pull the shift inwards; the contrast factor stays in 1 +- 0.15.
+    assert np.all(np.abs(means) <= 0.2 + 1e-3)
+    assert means.max() > 0.08 and means.min() < -0.08, "brightness must act on [0,1] values"
+    assert np.all(ratios <= 1.15 + 0.02) and np.all(ratios >= 0.80)
+    assert ratios.max() > 1.05 and ratios.min() < 0.95, "contrast must vary per sample"
+
+
+def test_crop_and_flip_differ_between_samples(photo):
+    """A known remake drew its crop once at trace time: inside tf.data every sample must differ."""
+    params = TransformParams(size=SIZE, brightness=0.0, contrast=0.0, flip_horizontal=True, flip_vertical=True)
+    batches = iter(pair_stream([photo], params, seed=11, batch_size=8))
+    _, targets = next(batches)
+    targets = targets.numpy()
+    distinct = {targets[i].tobytes() for i in range(len(targets))}
+    assert len(distinct) == len(targets)
+    # Flips: some targets must be the mirror image of an unflipped crop of the same photo;
+    # measured by the left-right asymmetry sign of the (very asymmetric) astronaut photo.
+    lr = np.sign([t[:, : SIZE // 2].mean() - t[:, SIZE // 2:].mean() for t in targets])
+    ud = np.sign([t[: SIZE // 2].mean() - t[SIZE // 2:].mean() for t in targets])
+    assert len(set(lr)) == 2 or len(set(ud)) == 2
+
+
+def test_same_seed_same_pair_different_seed_differs(photo):
+    params = TransformParams(size=SIZE)
+    a = make_pair(photo, tf.constant([9, 9], tf.int64), params)
+    b = make_pair(photo, tf.constant([9, 9], tf.int64), params)
+    c = make_pair(photo, tf.constant([9, 10], tf.int64), params)
+    assert np.array_equal(a[0].numpy(), b[0].numpy())
+    assert not np.array_equal(a[0].numpy(), c[0].numpy())
