@@ -95,7 +95,9 @@ def _render_theme(job: tuple[str, int, int, Path]) -> str:
     from builder import themes
 
     theme, seed, side, cache_dir = job
-    cached = cache_dir / f"theme-{theme}-{seed}-{side}.png"
+    # The renderer's own source is part of the key: an edited theme never reuses stale images.
+    version = hashlib.sha1(Path(themes.__file__).read_bytes()).hexdigest()[:8]
+    cached = cache_dir / f"theme-{theme}-{seed}-{side}-{version}.png"
     if not cached.exists():
         _atomic_save(Image.fromarray(themes.render(theme, seed, side)), cached)
     return str(cached)

@@ -112,7 +112,8 @@ def _read_log(log_path: Path) -> dict[str, tuple[list[int], list[float]]]:
     try:
         text = log_path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError(f"{log_path}: training log not found; train first, or pass the run's log.jsonl") from None
+        message = f"{log_path}: training log not found; train first, or pass a run's log.jsonl"
+        raise DataError(message) from None
     series: dict[str, tuple[list[int], list[float]]] = {}
     for line in text.splitlines():
         try:
@@ -122,7 +123,8 @@ def _read_log(log_path: Path) -> dict[str, tuple[list[int], list[float]]]:
         if not isinstance(entry, dict) or not isinstance(entry.get("step"), (int, float)):
             continue
         for key, value in entry.items():
-            if key == "step" or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if key == "step" or not numeric or not math.isfinite(value):
                 continue
             steps, values = series.setdefault(key, ([], []))
             steps.append(entry["step"])
@@ -159,7 +161,8 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
 
 
-def _compose(tiles: list[list[np.ndarray]], *, column_titles: Sequence[str] | None, font, left_px: int = 0) -> Image.Image:
+def _compose(tiles: list[list[np.ndarray]], *, column_titles: Sequence[str] | None, font,
+             left_px: int = 0) -> Image.Image:
     """Lay out rows of (H, W, 3) uint8 tiles on a dark sheet, centred in equal cells."""
     cell_h = max(tile.shape[0] for row in tiles for tile in row)
     cell_w = max(tile.shape[1] for row in tiles for tile in row)

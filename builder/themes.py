@@ -43,7 +43,7 @@ THEMES: dict[str, ThemeInfo] = {
     ),
     "ocean": ThemeInfo(
         "Ocean",
-        "The sea: waves to the horizon under a varying sky with sun glint, or surf on a beach from above.",
+        "The sea: waves to the horizon under a varied sky with sun glint, or a beach from above.",
         flip_horizontal=True,
         flip_vertical=False,
     ),
@@ -76,7 +76,8 @@ def render(theme: str, seed: int, size: int) -> np.ndarray:
 # ---------------------------------------------------------------- shared tools
 
 
-def _noise(rng: np.random.Generator, size: int, beta: float, stretch: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+def _noise(rng: np.random.Generator, size: int, beta: float, stretch: tuple[float, float] = (1.0, 1.0)
+           ) -> np.ndarray:
     """Periodic Gaussian noise with power spectrum 1/f**beta, zero mean, unit std: (size, size).
 
     `stretch` = (y, x) scales the frequencies: (3, 1) makes features 3x taller than wide.
@@ -86,8 +87,9 @@ def _noise(rng: np.random.Generator, size: int, beta: float, stretch: tuple[floa
     high = child.standard_normal((2, size, size // 2 + 1))
     spectrum = high[0] + 1j * high[1]
     n = min(_LOW_FREQS, size // 2)
-    spectrum[:n, : n + 1] = low[0, :n, : n + 1] + 1j * low[1, :n, : n + 1]
-    spectrum[size - n :, : n + 1] = low[0, 2 * _LOW_FREQS - n :, : n + 1] + 1j * low[1, 2 * _LOW_FREQS - n :, : n + 1]
+    low = low[0] + 1j * low[1]  # rows: frequencies 0 .. _LOW_FREQS - 1, then -_LOW_FREQS .. -1
+    spectrum[:n, : n + 1] = low[:n, : n + 1]
+    spectrum[size - n :, : n + 1] = low[2 * _LOW_FREQS - n :, : n + 1]
     fy = np.fft.fftfreq(size, 1.0 / size)[:, None] * stretch[0]  # cycles per image, scaled
     fx = np.fft.rfftfreq(size, 1.0 / size)[None, :] * stretch[1]
     f2 = fy * fy + fx * fx
@@ -132,14 +134,19 @@ def _splat(size: int, xy: np.ndarray, values: np.ndarray) -> np.ndarray:
     fx, fy = px - x0, py - y0
     x0, y0 = x0.astype(np.intp), y0.astype(np.intp)
     out = np.zeros((size * size, values.shape[1]))
-    for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+    corners = ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy))
+    for dx, dy, weight in corners:
         index = ((y0 + dy) % size) * size + (x0 + dx) % size
         for c in range(values.shape[1]):
             out[:, c] += np.bincount(index, weights=values[:, c] * weight, minlength=size * size)
     return out.reshape(size, size, values.shape[1])
 
 
-def _convolve(image: np.ndarray, kernel_at: Callable[[np.ndarray, np.ndarray], np.ndarray], reach_px: float) -> np.ndarray:
+Kernel = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""kernel(dy, dx) -> weights, for pixel offsets dy, dx that broadcast together."""
+
+
+def _convolve(image: np.ndarray, kernel_at: Kernel, reach_px: float) -> np.ndarray:
     """Convolve (size, size, c) with kernel_at(dy, dx) -> weights, offsets in pixels.
 
     The image is padded with reach_px of black (where the kernel has faded), so light
@@ -188,8 +195,8 @@ def _hue_shift(rgb: np.ndarray, turns: float) -> np.ndarray:
 # Emission palettes: (broad gas, hot core gas, filaments, dust rims), linear RGB.
 _NEBULA_PALETTES = np.array(
     [
-        [[1.00, 0.55, 0.18], [0.10, 0.75, 0.80], [1.00, 0.80, 0.35], [1.0, 0.85, 0.6]],  # Hubble SHO gold/teal
-        [[1.00, 0.12, 0.22], [0.15, 0.65, 1.00], [1.00, 0.35, 0.55], [1.0, 0.6, 0.7]],  # H-alpha red, OIII blue
+        [[1.00, 0.55, 0.18], [0.10, 0.75, 0.80], [1.00, 0.80, 0.35], [1.0, 0.85, 0.6]],  # Hubble gold/teal
+        [[1.00, 0.12, 0.22], [0.15, 0.65, 1.00], [1.00, 0.35, 0.55], [1.0, 0.6, 0.7]],  # H-alpha, OIII
         [[0.75, 0.15, 0.95], [0.05, 0.85, 0.75], [1.00, 0.40, 0.75], [0.9, 0.7, 1.0]],  # magenta/teal
         [[1.00, 0.30, 0.10], [0.95, 0.85, 0.30], [0.85, 0.20, 0.50], [1.0, 0.75, 0.4]],  # fiery red/gold
         [[0.20, 0.35, 1.00], [0.55, 0.95, 1.00], [0.70, 0.30, 1.00], [0.8, 0.9, 1.0]],  # reflection blue
@@ -197,7 +204,9 @@ _NEBULA_PALETTES = np.array(
 )
 
 # Star colours from hot to cool, linear RGB.
-_STAR_COLOURS = np.array([[0.65, 0.78, 1.0], [0.92, 0.95, 1.0], [1.0, 0.95, 0.85], [1.0, 0.82, 0.6], [1.0, 0.65, 0.45]])
+_STAR_COLOURS = np.array(
+    [[0.65, 0.78, 1.0], [0.92, 0.95, 1.0], [1.0, 0.95, 0.85], [1.0, 0.82, 0.6], [1.0, 0.65, 0.45]]
+)
 
 
 def _nebula(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -259,7 +268,7 @@ def _nebula(rng: np.random.Generator, size: int) -> np.ndarray:
     return stretched ** 0.9
 
 
-def _star_psf(size: int, spike_angle: float) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], float]:
+def _star_psf(size: int, spike_angle: float) -> tuple[Kernel, float]:
     """A telescope's point-spread function for `_convolve` (summing to about one), and its reach."""
     halo_px, glow_px, spike_px = 0.004 * size, 0.02 * size, 0.05 * size
 
@@ -294,7 +303,8 @@ class _Sky:
     cloud_colour: np.ndarray
 
 
-def _pick_sky(rng: np.random.Generator, sun_azimuth: float, odds: tuple[float, float, float] = (0.6, 0.28, 0.12)) -> _Sky:
+def _pick_sky(rng: np.random.Generator, sun_azimuth: float,
+              odds: tuple[float, float, float] = (0.6, 0.28, 0.12)) -> _Sky:
     """Sky light for one picture; `odds` of midday, golden hour, overcast."""
     mood = rng.choice(3, p=odds)
     if mood == 0:
@@ -310,7 +320,8 @@ def _pick_sky(rng: np.random.Generator, sun_azimuth: float, odds: tuple[float, f
         elevation, glow, cover = rng.uniform(0.2, 0.6), 0.2, rng.uniform(-0.8, 0.0)
         cloud = [0.75, 0.78, 0.82]
     turns = rng.normal(0.0, 0.02)
-    sun = np.array([np.cos(elevation) * np.sin(sun_azimuth), np.sin(elevation), np.cos(elevation) * np.cos(sun_azimuth)])
+    level = np.cos(elevation)
+    sun = np.array([level * np.sin(sun_azimuth), np.sin(elevation), level * np.cos(sun_azimuth)])
     tile = np.stack([0.85 * _noise(rng, 128, 3.4), 0.4 * _noise(rng, 128, 2.2)], axis=-1)
     return _Sky(
         zenith=np.clip(_hue_shift(np.array(zenith), turns), 0.0, None),
@@ -344,7 +355,8 @@ def _sky_light(sky: _Sky, direction: np.ndarray, direct: bool) -> np.ndarray:
     texture = broad + fine if direct else broad
     texture = texture * np.exp(-reach / 25.0)
     density = _smoothstep(sky.cloud_cover, sky.cloud_cover + 1.0, texture) * _smoothstep(0.0, 0.12, up)
-    lit = sky.cloud_colour * (0.55 + 0.5 * up[..., None]) + (0.8 * sky.glow * np.exp((cos_sun - 1.0) * 8.0))[..., None] * sky.sun_colour
+    silver = 0.8 * sky.glow * np.exp((cos_sun - 1.0) * 8.0)  # clouds near the sun shine
+    lit = sky.cloud_colour * (0.55 + 0.5 * up[..., None]) + silver[..., None] * sky.sun_colour
     light = light * (1.0 - density[..., None]) + lit * density[..., None]
     if direct:
         disk = _smoothstep(0.99980, 0.99990, cos_sun) + 0.08 * np.exp((cos_sun - 1.0) * 2000.0)
@@ -352,7 +364,8 @@ def _sky_light(sky: _Sky, direction: np.ndarray, direct: bool) -> np.ndarray:
     return light
 
 
-def _waves(rng: np.random.Generator, count: int, longest_m: float, wind: float, spread: float, slope_var: float):
+def _waves(rng: np.random.Generator, count: int, longest_m: float, wind: float, spread: float,
+           slope_var: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Directional wave components: wavenumbers (n, 2) rad/m, amplitudes (n,) m, phases (n,)."""
     # Several directions per wavelength: one plane wave per scale would draw endless crests.
     wavelength = np.geomspace(longest_m, 0.06, count) * np.exp(rng.uniform(-0.1, 0.1, count))
@@ -378,7 +391,8 @@ def _sea_surface(waves, x: np.ndarray, z: np.ndarray, blur: np.ndarray, choppy: 
     keep = np.exp(-0.5 * (k * blur) ** 2)  # (rows, n)
     # float32: far away, where phases lose precision, the short waves are filtered out anyway.
     f32 = np.float32
-    phase = x.astype(f32)[..., None] * kx.astype(f32) + z.astype(f32)[..., None] * kz.astype(f32) + phase0.astype(f32)
+    phase = x.astype(f32)[..., None] * kx.astype(f32) + z.astype(f32)[..., None] * kz.astype(f32)
+    phase += phase0.astype(f32)  # (rows, cols, n)
     a = amplitude * keep  # (rows, n)
     cos_weights = np.stack([a, a * kx * kx / k, a * kz * kz / k, a * kx * kz / k], axis=-1).astype(np.float32)
     sin_weights = np.stack([-a * kx, -a * kz], axis=-1).astype(np.float32)
@@ -409,7 +423,8 @@ def _shade_water(sky, normal, view, slope_var, body, foam):
     roughness = slope_var + 0.002
     beckmann = np.exp(-tan2 / roughness) / (np.pi * roughness * cos_h**4)
     glint = np.minimum(1.0 * beckmann * fresnel / (4.0 * facing), 40.0) * max(sky.sun[1], 0.0) ** 0.3
-    light = fresnel[..., None] * reflected + (1.0 - fresnel[..., None]) * body + glint[..., None] * sky.sun_colour
+    fresnel = fresnel[..., None]
+    light = fresnel * reflected + (1.0 - fresnel) * body + glint[..., None] * sky.sun_colour
     white = (0.75 * sky.horizon + 0.6 * sky.sun_colour * max(sky.sun[1], 0.1) ** 0.5) * 1.1
     return light * (1.0 - foam[..., None]) + white * foam[..., None]
 
@@ -428,14 +443,15 @@ def _ocean(rng: np.random.Generator, size: int) -> np.ndarray:
     choppy = rng.uniform(0.6, 1.0)
     whitecaps = rng.uniform(1.6, 2.8)  # foam where the surface folds this many std devs
     haze_m = rng.uniform(300.0, 3000.0)
-    body = np.array([0.0, 0.03, 0.12]) * rng.uniform(0.5, 1.5) + np.array([0.0, 0.05, 0.03]) * rng.uniform(0.0, 1.0)
+    body = np.array([0.0, 0.03, 0.12]) * rng.uniform(0.5, 1.5)  # deep blue
+    body = body + np.array([0.0, 0.05, 0.03]) * rng.uniform(0.0, 1.0)  # some seas greener
     body = body * (0.4 + sky.horizon.mean())
 
     # Screen coordinates: u across, v up from the horizon, in half image widths.
     u = (np.arange(size) + 0.5 - size / 2) / (size / 2)
     v = (horizon_frac * size - (np.arange(size) + 0.5)) / (size / 2)
     image = np.empty((size, size, 3))
-    ray = np.stack(np.broadcast_arrays(u[None, :] / focal, v[:, None] / focal, np.ones((size, size))), axis=-1)
+    ray = np.stack(np.broadcast_arrays(u[None, :] / focal, v[:, None] / focal, 1.0), axis=-1)
     ray /= np.linalg.norm(ray, axis=-1, keepdims=True)
     sea_rows = v < -0.5 / size  # rows whose centre is below the horizon
     image[~sea_rows] = _sky_light(sky, ray[~sea_rows], direct=True)
@@ -448,7 +464,8 @@ def _ocean(rng: np.random.Generator, size: int) -> np.ndarray:
         # Filter as wide as the footprint's long (z) side: filtering x less leaves only the waves
         # running towards the camera, which draws streaks converging on the vanishing point.
         blur = 0.6 * np.maximum(z, eye_m) * z * pixel_rad / eye_m
-        height, slope_x, slope_z, jacobian, slope_var = _sea_surface(waves, x, np.broadcast_to(z, x.shape), blur, choppy)
+        z = np.broadcast_to(z, x.shape)
+        height, slope_x, slope_z, jacobian, slope_var = _sea_surface(waves, x, z, blur, choppy)
         normal = np.stack([-slope_x, np.ones_like(slope_x), -slope_z], axis=-1)
         normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
         view = -ray[sea_rows]
@@ -471,19 +488,21 @@ def _tone_map(linear: np.ndarray, exposure: float) -> np.ndarray:
 
 def _ocean_from_above(rng: np.random.Generator, size: int) -> np.ndarray:
     """A coast seen from straight above: sand, turquoise shallows, surf lines, deep blue water."""
-    sky = _pick_sky(rng, rng.uniform(-np.pi, np.pi), odds=(0.85, 0.0, 0.15))  # from above, low sun is murky
+    sky = _pick_sky(rng, rng.uniform(-np.pi, np.pi), odds=(0.85, 0.0, 0.15))  # low sun looks murky here
     extent_m = rng.uniform(50.0, 180.0)  # width of the picture on the ground
     shore_angle = rng.uniform(-np.pi, np.pi)  # direction of the open sea
     shore_at = rng.uniform(-0.8, 0.15)  # waterline's distance from the centre, image widths
     shelf = rng.uniform(0.03, 0.1)  # metres of depth per metre offshore
     swell_m = rng.uniform(8.0, 25.0)
     breaker_m = rng.uniform(0.6, 2.0)  # depth at which swell breaks
-    waves = _waves(rng, 48, rng.uniform(6.0, 20.0), shore_angle + np.pi, rng.uniform(0.4, 0.8), rng.uniform(0.01, 0.04))
+    wind = shore_angle + np.pi  # onshore
+    waves = _waves(rng, 48, rng.uniform(6.0, 20.0), wind, rng.uniform(0.4, 0.8), rng.uniform(0.01, 0.04))
     green = rng.random() < 0.5  # vegetation behind the beach
 
     yy, xx = _pixel_grid(size)
     x_m, z_m = (xx + 0.5) * extent_m / size, (yy + 0.5) * extent_m / size
-    across = ((xx + 0.5) / size - 0.5) * np.sin(shore_angle) + ((yy + 0.5) / size - 0.5) * np.cos(shore_angle)
+    across = ((xx + 0.5) / size - 0.5) * np.sin(shore_angle)  # towards the open sea, image widths
+    across += ((yy + 0.5) / size - 0.5) * np.cos(shore_angle)
     coast, reef, grain, lace = (_noise(rng, size, beta) for beta in (4.0, 3.0, 1.5, 2.2))
     offshore_m = (across - shore_at + 0.15 * coast) * extent_m  # negative on land
     depth = offshore_m * shelf + 0.4 * reef * np.clip(offshore_m * shelf, 0.0, 3.0)
@@ -532,7 +551,7 @@ _FIRE_RAMPS = np.array(
         [[0, 0, 0], [0.35, 0.02, 0.0], [1.0, 0.22, 0.01], [1.0, 0.62, 0.12], [1.0, 0.95, 0.7]],  # wood fire
         [[0, 0, 0], [0.45, 0.0, 0.03], [1.0, 0.08, 0.02], [1.0, 0.45, 0.05], [1.0, 0.85, 0.4]],  # deep red
         [[0, 0, 0], [0.02, 0.05, 0.35], [0.1, 0.3, 1.0], [0.45, 0.75, 1.0], [0.9, 0.97, 1.0]],  # gas blue
-        [[0, 0, 0], [0.0, 0.25, 0.05], [0.15, 0.8, 0.15], [0.6, 1.0, 0.35], [0.95, 1.0, 0.85]],  # copper green
+        [[0, 0, 0], [0.0, 0.25, 0.05], [0.15, 0.8, 0.15], [0.6, 1.0, 0.35], [0.95, 1.0, 0.85]],  # copper
     ]
 )
 
@@ -550,10 +569,11 @@ def _fire(rng: np.random.Generator, size: int) -> np.ndarray:
 
     yy, xx = _pixel_grid(size)
     up = 1.0 - (yy + 0.5) / size  # 0 at the bottom edge
-    sway, tongues, licks, smoke, coals = (
-        _noise(rng, size, beta, stretch)
-        for beta, stretch in ((3.5, (1.5, 1.0)), (3.0, (3.0, 1.0)), (2.6, (2.5, 1.0)), (3.0, (1.5, 1.0)), (3.0, (1.0, 1.5)))
-    )
+    sway = _noise(rng, size, 3.5, stretch=(1.5, 1.0))
+    tongues = _noise(rng, size, 3.0, stretch=(3.0, 1.0))  # tall: flames are drawn out upwards
+    licks = _noise(rng, size, 2.6, stretch=(2.5, 1.0))
+    smoke = _noise(rng, size, 3.0, stretch=(1.5, 1.0))
+    coals = _noise(rng, size, 3.0, stretch=(1.0, 1.5))
     # Flames lean and sway more the higher they reach; their texture sways with them.
     shift_px = (sway_px * sway + lean * size * up) * up
     tongues, licks = np.moveaxis(_sample(np.stack([tongues, licks], axis=-1), xx + shift_px, yy), -1, 0)
@@ -573,19 +593,27 @@ def _fire(rng: np.random.Generator, size: int) -> np.ndarray:
 
     light = _ramp(ramp, heat / 1.4) * (1.0 + 2.0 * _smoothstep(1.0, 1.4, heat))[..., None]
     bloom_px = 0.06 * size  # light scattered by smoke and air around the flames
-    glow = _convolve(light, lambda dy, dx: np.exp(-(dy * dy + dx * dx) / (2.0 * bloom_px**2)), 3.0 * bloom_px)
-    glow /= 2.0 * np.pi * bloom_px**2
+
+    def gaussian(dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
+        return np.exp(-(dy * dy + dx * dx) / (2.0 * bloom_px**2)) / (2.0 * np.pi * bloom_px**2)
+
+    glow = _convolve(light, gaussian, 3.0 * bloom_px)
     haze = _smoothstep(-1.0, 1.5, smoke)[..., None]  # smoke darkens some of the glow
     light = light + 0.6 * glow * (1.0 - 0.7 * haze)
 
     # Sparks: points carried up from the flames, smeared into short streaks by their motion.
-    sparks = int(rng.integers(10, 80))
-    where = np.stack([rng.choice(centres, sparks) + rng.normal(0.0, 0.12, sparks), 1.0 - rng.uniform(0.1, 1.0, sparks) ** 0.7], axis=1)
-    where[:, 0] %= 1.0
-    colour = _ramp(ramp, rng.uniform(0.5, 0.8, sparks)) * (0.6 * rng.random(sparks) ** -0.7)[:, None]
-    streak_px = 0.008 * size
-    streak = lambda dy, dx: np.exp(-((dx + lean * dy) ** 2) / 0.4) * (np.abs(dy) < streak_px)
-    light = light + _convolve(_splat(size, where, colour), streak, streak_px + 1) / (2.0 * streak_px)
+    sparks = int(rng.integers(10, 60))
+    across = (rng.choice(centres, sparks) + rng.normal(0.0, 0.12, sparks)) % 1.0
+    down = 1.0 - rng.uniform(0.1, 1.0, sparks) ** 0.7  # more near the flames
+    where = np.stack([across, down], axis=1)
+    colour = _ramp(ramp, rng.uniform(0.6, 0.9, sparks)) * (0.5 * rng.random(sparks) ** -0.8)[:, None]
+    streak_px = max(1.0, 0.006 * size)
+
+    def streak(dy: np.ndarray, dx: np.ndarray) -> np.ndarray:  # short trail along the rise
+        return np.exp(-((dx + lean * dy) ** 2) / 0.3 - (dy / streak_px) ** 2)
+
+    trails = _convolve(_splat(size, where, colour), streak, 3.0 * streak_px)
+    light = light + trails / (np.sqrt(np.pi) * streak_px)
     return _tone_map(light, rng.uniform(0.8, 1.2))
 
 

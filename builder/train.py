@@ -123,6 +123,13 @@ class Trainer:
                                for i in range(0, len(inputs), batch)])
 
 
+def _logged_step(line: str) -> int:
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return 1 << 62  # a truncated line: drop it
+
+
 def _run_dir(config: cfg.TrainConfig) -> Path:
     return Path(config.runs_dir) / config.name
 
@@ -180,6 +187,10 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
     stream = iter(strategy.experimental_distribute_dataset(
         pair_stream(dataset.train, params, seed=config.seed + start, batch_size=config.batch_size)))
     log_path = run_dir / "log.jsonl"
+    if log_path.exists():  # a crash may have logged steps past the last checkpoint: drop them
+        kept = [line for line in log_path.read_text().splitlines()
+                if line.strip() and _logged_step(line) <= start]
+        log_path.write_text("".join(line + "\n" for line in kept))
 
     def snapshot(step: int) -> None:
         manager.save(checkpoint_number=step)

@@ -1,8 +1,7 @@
 #version 300 es
 // Pass 3: bicubic upscale low_size -> size (Keys kernel, half-pixel centres, clamp-to-edge),
 // then brightness and contrast around the low-res mean, clip to [0, 1], map to [-1, 1].
-// Variant PACK16 (CPU backends, which must read the image back): the [0, 1] value goes out as
-// 16 bits split over R (high byte) and G (low byte) of an RGBA8 target.
+// preprocess_cpu.js (createUpscaler) is the same computation for the CPU backends.
 precision highp float;
 
 uniform sampler2D u_low;     // low_size x low_size, luma in R, row 0 = top
@@ -44,11 +43,5 @@ void main() {
   }
   float mean = texelFetch(u_mean, ivec2(0, 0), 0).r;
   value = clamp((value - mean) * u_contrast + mean + u_brightness, 0.0, 1.0);
-#ifdef PACK16
-  float q = floor(value * 65535.0 + 0.5);
-  float high = floor(q / 256.0);
-  outColor = vec4(high / 255.0, (q - high * 256.0) / 255.0, 0.0, 1.0);
-#else
   outColor = vec4(value * 2.0 - 1.0, 0.0, 0.0, 1.0);
-#endif
 }

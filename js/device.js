@@ -87,6 +87,10 @@ async function createWebGLDevice(onLost) {
 async function createCpuDevice(name, probe, wasmPaths, onLost) {
   if (name === 'wasm' && !wasmPathsSet) {
     setWasmPaths(absoluteUrls(wasmPaths));
+    // The threaded build's workers importScripts() a blob: URL, which the page's CSP
+    // (script-src 'self', no blob:) refuses, and the backend then waits forever. SIMD
+    // without threads is the fastest build this CSP allows.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     wasmPathsSet = true;
   }
   await activate(name);
@@ -101,7 +105,7 @@ async function createCpuDevice(name, probe, wasmPaths, onLost) {
     canvas,
     gl,
     createPreprocessor: (size, transform) => (gl
-      ? createPreprocessor(gl, { size, transform, pack16: true })
+      ? createPreprocessor(gl, { size, transform, readback: true })
       : createCanvasPreprocessor({ size, transform })),
     display,
     dispose() {

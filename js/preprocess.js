@@ -7,48 +7,48 @@ import vertexSource from '../glsl/fullscreen.vert.glsl';
 import areaSource from '../glsl/preprocess_area.frag.glsl';
 import meanSource from '../glsl/preprocess_mean.frag.glsl';
 import upscaleSource from '../glsl/preprocess_upscale.frag.glsl';
+import { centreSquare, sourceSize } from './frame.js';
 import {
   bindTexture, createProgram, createTarget, createTexture, drawFullscreen, targetFormats,
   withCleanState,
 } from './gl.js';
+import { createUpscaler } from './preprocess_cpu.js';
 
 const VERTEX = { file: 'glsl/fullscreen.vert.glsl', source: vertexSource };
-
-/** The pixel size of a video, canvas or image element (0 x 0 until it has a frame). */
-export function sourceSize(element) {
-  if (element instanceof HTMLVideoElement) return [element.videoWidth, element.videoHeight];
-  if (element instanceof HTMLImageElement) return [element.naturalWidth, element.naturalHeight];
-  return [element.width, element.height];
-}
-
-/** The centre square of a width x height frame, as (x0, y0, w, h) in texture coordinates. */
-export function centreSquare(width, height) {
-  const side = Math.min(width, height);
-  return [(width - side) / 2 / width, (height - side) / 2 / height, side / width, side / height];
-}
+const shader = (file, source) => ({ file: `glsl/${file}`, source });
+const MAX_TAPS = 64;  // = MAX_TAPS in preprocess_area.frag.glsl
 
 /**
- * Creates the preprocessing passes on `gl`. `size` is the model's input size S, `transform`
- * is meta.transform. With `pack16` (CPU backends) the S x S result is an RGBA8 image holding
- * 16-bit values, read back by readInto(); otherwise it is an R32F texture in [-1, 1] for
- * tf.tensor({texture}). Owns its programs, textures and framebuffers: dispose() frees them.
+ * Creates the preprocessing on `gl`. `size` is the model's input size S, `transform` is
+ * meta.transform. run(element, params) returns:
+ *   - default: an R32F S x S texture in [-1, 1] (row 0 = top), for tf.tensor({texture});
+ *   - readback: true (CPU backends): a Float32Array of S*S values. Only the area pass runs on
+ *     the GPU; the low_size^2 image is read back (the one readback of that path, a few hundred
+ *     bytes) and the mean/bicubic/brightness/contrast run in JS (preprocess_cpu.js), which on a
+ *     software renderer is far cheaper than a 256^2 bicubic pass plus a 256^2 readback.
+ * Owns its programs, textures and framebuffers (and the returned texture/array): dispose().
  */
-export function createPreprocessor(gl, { size, transform, pack16 = false }) {
+export function createPreprocessor(gl, { size, transform, readback = false }) {
   const formats = targetFormats(gl);
-  if (!pack16 && !formats.float) throw new Error('preprocess: float render targets are missing');
+  if (!readback && !formats.float) throw new Error('preprocess: float render targets are missing');
   const lowSize = transform.low_size;
-  const area = createProgram(gl, VERTEX, { file: 'glsl/preprocess_area.frag.glsl', source: areaSource });
-  const mean = createProgram(gl, VERTEX, { file: 'glsl/preprocess_mean.frag.glsl', source: meanSource });
-  const upscale = createProgram(gl, VERTEX,
-    { file: 'glsl/preprocess_upscale.frag.glsl', source: upscaleSource }, pack16 ? { PACK16: true } : {});
-  const sourceTexture = createTexture(gl, 0, 0, [gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE], gl.LINEAR);
-  const low = createTarget(gl, lowSize, lowSize, formats.scalar);
-  const meanTarget = createTarget(gl, 1, 1, formats.scalar);
-  const output = createTarget(gl, size, size,
-    pack16 ? [gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE] : formats.scalar);
   const vao = gl.createVertexArray();
-  const packed = pack16 ? new Uint8Array(size * size * 4) : null;
+  const sourceTexture = createTexture(gl, 0, 0, [gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE], gl.LINEAR);
+  const area = createProgram(gl, VERTEX, shader('preprocess_area.frag.glsl', areaSource));
+  const low = createTarget(gl, lowSize, lowSize, formats.scalar);
   let uploadedSize = [0, 0];
+
+  const gpu = readback ? null : {
+    mean: createProgram(gl, VERTEX, shader('preprocess_mean.frag.glsl', meanSource)),
+    upscale: createProgram(gl, VERTEX, shader('preprocess_upscale.frag.glsl', upscaleSource)),
+    meanTarget: createTarget(gl, 1, 1, formats.scalar),
+    output: createTarget(gl, size, size, formats.scalar),
+  };
+  const cpu = !readback ? null : {
+    upscale: createUpscaler(lowSize, size, transform),
+    pixels: formats.float ? new Float32Array(lowSize * lowSize * 4) : new Uint8Array(lowSize * lowSize * 4),
+    low: new Float32Array(lowSize * lowSize),
+  };
 
   function upload(element) {
     const [width, height] = sourceSize(element);
@@ -71,60 +71,65 @@ export function createPreprocessor(gl, { size, transform, pack16 = false }) {
     drawFullscreen(gl, vao);
   }
 
+  function areaPass(element, mirror) {
+    const [width, height] = upload(element);
+    pass(low, area, (u) => {
+      bindTexture(gl, 0, sourceTexture, u.u_source);
+      gl.uniform4f(u.u_crop, ...centreSquare(width, height));
+      gl.uniform3f(u.u_luma, ...transform.luma);
+      gl.uniform1f(u.u_mirror, mirror ? 1 : 0);
+      gl.uniform1f(u.u_lowSize, lowSize);
+      const footprintPx = Math.min(width, height) / lowSize;
+      gl.uniform1i(u.u_taps, Math.min(MAX_TAPS, Math.max(1, Math.ceil(footprintPx / 2))));
+    });
+  }
+
+  function runGPU({ brightness, contrast }) {
+    pass(gpu.meanTarget, gpu.mean, (u) => {
+      bindTexture(gl, 0, low.texture, u.u_low);
+      gl.uniform1i(u.u_lowSize, lowSize);
+    });
+    pass(gpu.output, gpu.upscale, (u) => {
+      bindTexture(gl, 0, low.texture, u.u_low);
+      bindTexture(gl, 1, gpu.meanTarget.texture, u.u_mean);
+      gl.uniform1i(u.u_lowSize, lowSize);
+      gl.uniform1f(u.u_outSize, size);
+      gl.uniform1f(u.u_cubicA, transform.cubic_a);
+      gl.uniform1f(u.u_brightness, brightness);
+      gl.uniform1f(u.u_contrast, contrast);
+    });
+    return gpu.output.texture;
+  }
+
+  function runCPU(params) {
+    gl.bindFramebuffer(gl.FRAMEBUFFER, low.framebuffer);
+    const type = formats.float ? gl.FLOAT : gl.UNSIGNED_BYTE;
+    gl.readPixels(0, 0, lowSize, lowSize, gl.RGBA, type, cpu.pixels);
+    const scale = formats.float ? 1 : 1 / 255;
+    for (let i = 0; i < cpu.low.length; i++) cpu.low[i] = cpu.pixels[i * 4] * scale;
+    return cpu.upscale(cpu.low, params);
+  }
+
   return {
     size,
-    /** The result of the last run(): R32F in [-1, 1] (or packed RGBA8); owned by this object. */
-    texture: output.texture,
-    lowTexture: low.texture,
-
-    /** Runs the three passes on the element's current frame. params: {brightness, contrast, mirror}. */
+    /** Runs the transform on the element's current frame. params: {brightness, contrast, mirror}. */
     run(element, { brightness = 0, contrast = 1, mirror = false } = {}) {
-      withCleanState(gl, () => {
-        const [width, height] = upload(element);
-        pass(low, area, (u) => {
-          bindTexture(gl, 0, sourceTexture, u.u_source);
-          gl.uniform4f(u.u_crop, ...centreSquare(width, height));
-          gl.uniform3f(u.u_luma, ...transform.luma);
-          gl.uniform1f(u.u_mirror, mirror ? 1 : 0);
-          gl.uniform1f(u.u_lowSize, lowSize);
-        });
-        pass(meanTarget, mean, (u) => {
-          bindTexture(gl, 0, low.texture, u.u_low);
-          gl.uniform1i(u.u_lowSize, lowSize);
-        });
-        pass(output, upscale, (u) => {
-          bindTexture(gl, 0, low.texture, u.u_low);
-          bindTexture(gl, 1, meanTarget.texture, u.u_mean);
-          gl.uniform1i(u.u_lowSize, lowSize);
-          gl.uniform1f(u.u_outSize, size);
-          gl.uniform1f(u.u_cubicA, transform.cubic_a);
-          gl.uniform1f(u.u_brightness, brightness);
-          gl.uniform1f(u.u_contrast, contrast);
-        });
+      return withCleanState(gl, () => {
+        areaPass(element, mirror);
+        return readback ? runCPU({ brightness, contrast }) : runGPU({ brightness, contrast });
       });
-      return output.texture;
     },
-
-    /**
-     * PACK16 only: reads the last result back (the one unavoidable readback of the CPU path)
-     * into `dst`, a Float32Array of S*S values in [-1, 1], row 0 = top of the image.
-     */
-    readInto(dst) {
-      withCleanState(gl, () => {
-        gl.bindFramebuffer(gl.FRAMEBUFFER, output.framebuffer);
-        gl.readPixels(0, 0, size, size, gl.RGBA, gl.UNSIGNED_BYTE, packed);
-      });
-      for (let i = 0, j = 0; i < dst.length; i++, j += 4) {
-        dst[i] = ((packed[j] * 256 + packed[j + 1]) / 65535) * 2 - 1;
-      }
-      return dst;
-    },
-
     dispose() {
-      for (const p of [area, mean, upscale]) gl.deleteProgram(p.program);
-      for (const t of [low, meanTarget, output]) t.dispose();
+      gl.deleteProgram(area.program);
+      low.dispose();
       gl.deleteTexture(sourceTexture);
       gl.deleteVertexArray(vao);
+      if (gpu) {
+        gl.deleteProgram(gpu.mean.program);
+        gl.deleteProgram(gpu.upscale.program);
+        gpu.meanTarget.dispose();
+        gpu.output.dispose();
+      }
     },
   };
 }

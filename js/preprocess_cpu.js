@@ -1,7 +1,8 @@
-// The input transform on a 2D canvas, for browsers with no WebGL2 at all. Same steps and
-// numbers as the GLSL passes (preprocess.js); slower, but the image is small.
+// The input transform's second half on the CPU (mean, bicubic upscale, brightness, contrast:
+// the same steps and numbers as preprocess_upscale.frag.glsl), for the CPU backends, and the
+// whole transform on a 2D canvas for browsers with no WebGL2 at all.
 
-import { centreSquare, sourceSize } from './preprocess.js';
+import { centreSquare, sourceSize } from './frame.js';
 
 const SUBSAMPLES = 8;  // the crop is first drawn at low_size * 8, then box-averaged exactly
 
@@ -18,29 +19,60 @@ function cubicTaps(lowSize, outSize, a) {
   const scale = lowSize / outSize;
   const taps = [];
   for (let o = 0; o < outSize; o++) {
-    const src = (o + 0.5) * scale - 0.5;
+    const src = (o + 0.5) * scale - 0.5;  // half-pixel centres
     const base = Math.floor(src);
     const t = src - base;
     const entry = [];
     for (let k = -1; k <= 2; k++) {
-      entry.push(Math.min(Math.max(base + k, 0), lowSize - 1), keys(t - k, a));
+      entry.push(Math.min(Math.max(base + k, 0), lowSize - 1), keys(t - k, a));  // clamp-to-edge
     }
     taps.push(entry);
   }
   return taps;
 }
 
-/** Same interface as createPreprocessor(..., {pack16: true}); owns two small canvases. */
+/**
+ * low (lowSize^2 luma in [0, 1], row 0 = top) -> the model input: S*S values in [-1, 1].
+ * Returns upscale(low, {brightness, contrast}) writing into its own Float32Array (owned by
+ * the returned function; valid until the next call).
+ */
+export function createUpscaler(lowSize, size, transform) {
+  const taps = cubicTaps(lowSize, size, transform.cubic_a);
+  const rows = new Float32Array(lowSize * size);  // horizontal pass: lowSize rows x S columns
+  const result = new Float32Array(size * size);
+  return function upscale(low, { brightness = 0, contrast = 1 } = {}) {
+    let mean = 0;
+    for (let i = 0; i < lowSize * lowSize; i++) mean += low[i];
+    mean /= lowSize * lowSize;
+    for (let y = 0; y < lowSize; y++) {
+      const r = y * lowSize;
+      for (let x = 0; x < size; x++) {
+        const t = taps[x];
+        rows[y * size + x] = low[r + t[0]] * t[1] + low[r + t[2]] * t[3] + low[r + t[4]] * t[5] + low[r + t[6]] * t[7];
+      }
+    }
+    for (let y = 0; y < size; y++) {
+      const t = taps[y];
+      for (let x = 0; x < size; x++) {
+        let v = rows[t[0] * size + x] * t[1] + rows[t[2] * size + x] * t[3]
+          + rows[t[4] * size + x] * t[5] + rows[t[6] * size + x] * t[7];
+        v = Math.min(Math.max((v - mean) * contrast + mean + brightness, 0), 1);
+        result[y * size + x] = v * 2 - 1;
+      }
+    }
+    return result;
+  };
+}
+
+/** The whole transform on a 2D canvas (no WebGL2); run() returns the model input array. */
 export function createCanvasPreprocessor({ size, transform }) {
   const lowSize = transform.low_size;
   const fine = lowSize * SUBSAMPLES;
   const canvas = document.createElement('canvas');
   canvas.width = canvas.height = fine;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  const taps = cubicTaps(lowSize, size, transform.cubic_a);
+  const upscale = createUpscaler(lowSize, size, transform);
   const low = new Float32Array(lowSize * lowSize);
-  const rows = new Float32Array(lowSize * size);  // horizontal pass: lowSize rows x size columns
-  const result = new Float32Array(size * size);
   const [wr, wg, wb] = transform.luma;
 
   return {
@@ -61,33 +93,8 @@ export function createCanvasPreprocessor({ size, transform }) {
           low[row + Math.floor(x / SUBSAMPLES)] += (wr * pixels[i] + wg * pixels[i + 1] + wb * pixels[i + 2]) / 255;
         }
       }
-      let mean = 0;
-      for (let i = 0; i < low.length; i++) {
-        low[i] /= SUBSAMPLES * SUBSAMPLES;
-        mean += low[i];
-      }
-      mean /= low.length;
-      for (let y = 0; y < lowSize; y++) {
-        for (let x = 0; x < size; x++) {
-          const t = taps[x];
-          const r = y * lowSize;
-          rows[y * size + x] = low[r + t[0]] * t[1] + low[r + t[2]] * t[3] + low[r + t[4]] * t[5] + low[r + t[6]] * t[7];
-        }
-      }
-      for (let y = 0; y < size; y++) {
-        const t = taps[y];
-        for (let x = 0; x < size; x++) {
-          let v = rows[t[0] * size + x] * t[1] + rows[t[2] * size + x] * t[3]
-            + rows[t[4] * size + x] * t[5] + rows[t[6] * size + x] * t[7];
-          v = Math.min(Math.max((v - mean) * contrast + mean + brightness, 0), 1);
-          result[y * size + x] = v * 2 - 1;
-        }
-      }
-      return null;
-    },
-    readInto(dst) {
-      dst.set(result);
-      return dst;
+      for (let i = 0; i < low.length; i++) low[i] /= SUBSAMPLES * SUBSAMPLES;
+      return upscale(low, { brightness, contrast });
     },
     dispose() {
       canvas.width = canvas.height = 0;

@@ -8,7 +8,7 @@ import { chooseBackend, createDevice } from './device.js';
 import { createGenerator } from './generator.js';
 import { startLoop } from './loop.js';
 import { transformFor } from './models.js';
-import { sourceSize } from './preprocess.js';
+import { sourceSize } from './frame.js';
 import { createStats } from './stats.js';
 import { fenceSignalled, gpuIdle } from './gl.js';
 
@@ -25,7 +25,6 @@ export function createRuntime({ library, wasmPaths, requestedBackend, events }) 
   let pending = null;   // the next model, swapped in at the start of a frame
   let source = null;
   let previous = null;  // last output tensor, kept only while smoothing is on
-  let inputArray = null;
   let fence = null;
   let dirty = true;
   let state = 'starting';
@@ -95,7 +94,6 @@ export function createRuntime({ library, wasmPaths, requestedBackend, events }) 
   function swapIn(next) {
     releaseRunning();
     running = next;
-    inputArray = new Float32Array(next.size * next.size);
     dirty = true;
     stats.resetWindow();
     events.model(next.record);
@@ -171,39 +169,37 @@ export function createRuntime({ library, wasmPaths, requestedBackend, events }) 
     const smoothing = previous ? params.smoothing : 0;
     stats.frameStart();
     const t0 = performance.now();
-    preprocessor.run(source.element, { brightness: params.brightness, contrast: params.contrast, mirror });
+    // GPU path: a texture on tf.js's context; CPU path: a Float32Array (after one readback).
+    const input = preprocessor.run(source.element, { brightness: params.brightness, contrast: params.contrast, mirror });
+    const t1 = performance.now();
+    const out = generator.predict(input, previous, smoothing);
+    const inset = params.showInput ? input : null;
     if (device.zeroCopy) {
-      const t1 = performance.now();
-      const out = generator.predict(preprocessor.texture, previous, smoothing);
       const t2 = performance.now();
       // The output texture, decoded densely by tf.js; we only draw it, then give it back.
       const gpuData = out.dataToGPU();
-      device.display.draw(gpuData, size, params.showInput ? preprocessor.texture : null);
+      device.display.draw(gpuData, size, inset);
       gpuData.tensorRef.dispose();
       keepOutput(out);
       const t3 = performance.now();
       fence = { sync: device.gl.fenceSync(device.gl.SYNC_GPU_COMMANDS_COMPLETE, 0), submitted: t3 };
       device.gl.flush();
-      stats.stage('preprocess', t1 - t0);
-      stats.stage('inference', t2 - t1);
-      stats.stage('display', t3 - t2);
-      frameShown(resolveSwap, t3);
+      recordFrame(resolveSwap, t0, t1, t2, t3);
       return undefined;
     }
-    preprocessor.readInto(inputArray);  // the one readback of the CPU path
-    const t1 = performance.now();
-    const out = generator.predict(inputArray, previous, smoothing);
-    const input = params.showInput ? inputArray : null;
     const shownOn = device;
     return out.data().then((values) => {
       const t2 = performance.now();
-      shownOn.display.draw(values, size, input);
-      const t3 = performance.now();
-      stats.stage('preprocess', t1 - t0);
-      stats.stage('inference', t2 - t1);
-      stats.stage('display', t3 - t2);
-      frameShown(resolveSwap, t3);
+      shownOn.display.draw(values, size, inset);
+      recordFrame(resolveSwap, t0, t1, t2, performance.now());
     }).finally(() => keepOutput(out));
+  }
+
+  function recordFrame(resolveSwap, t0, t1, t2, t3) {
+    stats.stage('preprocess', t1 - t0);
+    stats.stage('inference', t2 - t1);
+    stats.stage('display', t3 - t2);
+    frameShown(resolveSwap, t3);
   }
 
   /** After a lost WebGL context: a new device (fresh canvas), the same models rebuilt from memory. */

@@ -4,7 +4,11 @@ Browser tests use a site built from two tiny untrained 64 px models (fast frames
 switch to); tests that need the committed models ask for `real_site` / `real_server`.
 """
 
+import hashlib
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -40,14 +44,33 @@ def _build(config, out_dir: Path) -> Path:
     return out_dir
 
 
-@pytest.fixture(scope="session")
-def tiny_models_dir(tmp_path_factory) -> Path:
-    """models/ holding two tiny untrained generators (64 px) with their meta.json."""
-    from builder.testing import tiny_model
+# The modules whose code decides what tiny_model() writes: the cache key of the tiny models.
+TINY_MODEL_SOURCES = ("testing.py", "model.py", "export.py", "transform.py", "config.py", "photos.py",
+                      "plots.py", "tfenv.py")
 
-    models_dir = tmp_path_factory.mktemp("models")
-    for seed, (name, tint) in enumerate(TINY_MODELS.items()):
-        tiny_model(models_dir, name=name, size=64, seed=seed, tint=tint)
+
+@pytest.fixture(scope="session")
+def tiny_models_dir() -> Path:
+    """models/ holding the tiny untrained generators (64 px) with their meta.json.
+
+    Exporting them costs most of a minute (TensorFlow, the SavedModel, the evidence plots), so
+    they are kept in .cache/test-models/, keyed by the exporting code and TINY_MODELS.
+    """
+    key = hashlib.sha256(repr(sorted(TINY_MODELS.items())).encode())
+    for name in TINY_MODEL_SOURCES:
+        key.update((REPO_ROOT / "builder" / name).read_bytes())
+    models_dir = REPO_ROOT / ".cache" / "test-models" / key.hexdigest()[:16]
+    if not models_dir.is_dir():
+        from builder.testing import tiny_model
+
+        models_dir.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=models_dir.parent))
+        try:
+            for seed, (name, tint) in enumerate(TINY_MODELS.items()):
+                tiny_model(work, name=name, size=64, seed=seed, tint=tint)
+            os.replace(work, models_dir)  # complete or absent, even if interrupted
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     return models_dir
 
 
@@ -85,7 +108,8 @@ def server(built_site) -> str:
     """Base URL (ending in '/') of the tiny-model site, served with netlify.toml's headers."""
     from builder.serve import serving
 
-    with serving(built_site) as url:
+    import os as _os  # TEMP-DEV
+    with serving(built_site, **({"netlify_toml": Path(_os.environ["TMP_TOML"])} if "TMP_TOML" in _os.environ else {})) as url:
         yield url
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 BACKENDS = ["webgl", "wasm"]
-OUTPUT_CANVAS = "canvas"  # the generated picture: the page's first canvas
+OUTPUT_CANVAS = "#output-view canvas"  # the generated picture
 WARM_UP_FRAMES = 30
 STEADY_FRAMES = 300
 HEAP_GROWTH_LIMIT_BYTES = 2 * 1024 * 1024

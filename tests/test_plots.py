@@ -15,10 +15,9 @@ GAP = 4  # plots' gap between cells
 
 def rows_of(count: int, *, grey_input_shape=(TILE, TILE, 1)):
     """(input, output, target) rows: input black, output mid-grey, target white."""
-    return [
-        (np.full(grey_input_shape, -1.0, np.float32), np.zeros((TILE, TILE, 3), np.float32), np.ones((TILE, TILE, 3), np.float32))
-        for _ in range(count)
-    ]
+    black = np.full(grey_input_shape, -1.0, np.float32)
+    grey, white = np.zeros((TILE, TILE, 3), np.float32), np.ones((TILE, TILE, 3), np.float32)
+    return [(black, grey, white) for _ in range(count)]
 
 
 def write_log(path, entries, tail=""):

@@ -20,8 +20,8 @@ def luminance(image: np.ndarray) -> np.ndarray:
 
 def coarse_layout(image: np.ndarray) -> np.ndarray:
     """Luminance area-downscaled to 11 x 11, as the input transform sees it."""
-    small = Image.fromarray(luminance(image).astype(np.float32)).resize((LOW_SIZE, LOW_SIZE), Image.Resampling.BOX)
-    return np.asarray(small, dtype=np.float64)
+    lum = Image.fromarray(luminance(image).astype(np.float32))
+    return np.asarray(lum.resize((LOW_SIZE, LOW_SIZE), Image.Resampling.BOX), dtype=np.float64)
 
 
 def band_std(lum: np.ndarray, block: int) -> float:

@@ -73,3 +73,28 @@ def test_help_lists_the_options():
     assert done.returncode == 0
     for option in ("--dataset", "--size", "--steps", "--resume", "--loss", "--batch-size", "--seed"):
         assert option in done.stdout
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_picks_it_up(tmp_path):
+    import signal
+    import time
+
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "builder", "train", "--name", "c", "--dataset", "nebula", "--size", "32",
+           "--depth", "3", "--base-filters", "4", "--max-filters", "8", "--batch-size", "1", "--steps", "100000",
+           "--checkpoint-every", "100000", "--log-every", "1", "--val-every", "100000", "--sample-every", "100000",
+           "--val-pairs", "2", "--theme-images", "4", "--runs-dir", str(runs), "--cache-dir", str(tmp_path / "cache")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = runs / "c" / "log.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 3):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out[-2000:]
+    assert "checkpoint saved" in out
+    saved = sorted(int(p.stem.split("-")[1]) for p in (runs / "c" / "ckpt").glob("ckpt-*.index"))
+    assert saved and saved[-1] >= 3
+    more = resolve_config({"name": "c", "runs_dir": str(runs), "steps": saved[-1] + 2}, None, resume=True)
+    train(more, resume=True, export=False)
+    assert _steps(log)[-1] == saved[-1] + 2
