@@ -87,10 +87,7 @@ def parser() -> argparse.ArgumentParser:
 def _add_lazy(p: argparse.ArgumentParser, module: str) -> None:
     import importlib
 
-    try:  # TODO(dev): remove once serve/bench exist
-        importlib.import_module(f"builder.{module}").add_arguments(p)
-    except (ModuleNotFoundError, AttributeError):
-        pass
+    importlib.import_module(f"builder.{module}").add_arguments(p)
 
 
 def main(argv: list[str] | None = None) -> int:

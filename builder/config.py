@@ -48,6 +48,7 @@ class TrainConfig:
     sample_every: int = opt(500, "Write a sample grid (input | output | target) every N steps.")
     log_every: int = opt(50, "Append losses to log.jsonl every N steps.")
     val_every: int = opt(500, "Measure held-out L1 every N steps.")
+    patience: int = opt(0, "Stop when the held-out L1 has not improved for this many validations (0: never).")
     val_pairs: int = opt(16, "Held-out pairs for the validation L1 and the sample grid.")
     theme_images: int = opt(384, "Images rendered for a built-in theme (plus val_pairs held out).")
     min_images: int = opt(8, "Refuse a folder with fewer usable images than this.")
@@ -153,6 +154,8 @@ def validate(config, source: str):
         for name in ("flip_horizontal", "flip_vertical"):
             if getattr(c, name) not in ("yes", "no", "auto"):
                 bad(name, f"must be yes, no or auto, got {getattr(c, name)!r}")
+        if c.patience < 0:
+            bad("patience", f"must be 0 (off) or positive, got {c.patience}")
         for name in ("batch_size", "steps", "checkpoint_every", "sample_every", "log_every", "val_every",
                      "val_pairs", "base_filters", "max_filters", "theme_images", "min_images"):
             if getattr(c, name) < 1:

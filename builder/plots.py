@@ -74,7 +74,7 @@ def loss_curves(log_path: Path, path: Path) -> None:
     from matplotlib.figure import Figure  # heavy: imported only when a plot is made
 
     log_path = Path(log_path)
-    series = _read_log(log_path)
+    series = read_log(log_path)
     validation = series.pop("val_l1", None)
     keys = sorted(series, key=lambda k: (_LOSS_ORDER.index(k) if k in _LOSS_ORDER else len(_LOSS_ORDER), k))
     if validation is not None and "g_l1" not in series:
@@ -107,7 +107,7 @@ def loss_curves(log_path: Path, path: Path) -> None:
 # ---------------------------------------------------------------- helpers
 
 
-def _read_log(log_path: Path) -> dict[str, tuple[list[int], list[float]]]:
+def read_log(log_path: Path) -> dict[str, tuple[list[int], list[float]]]:
     """{key: (steps, values)} for every numeric key but "step", in the order of the log."""
     try:
         text = log_path.read_text(encoding="utf-8")

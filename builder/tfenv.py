@@ -26,11 +26,6 @@ def tensorflow():
     """The tensorflow module, imported once, with CUDA and oneDNN chatter silenced."""
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    # tensorflowjs imports decision forests, whose welcome banner imports IPython when
-    # stdout is not a terminal (pytest, CI, pipes).
-    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
     with muted_stderr():
         import tensorflow as tf
     tf.get_logger().setLevel("ERROR")

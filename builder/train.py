@@ -123,6 +123,13 @@ class Trainer:
                                for i in range(0, len(inputs), batch)])
 
 
+def stopped_improving(history: list[float], patience: int) -> bool:
+    """True when the last `patience` validations are all worse than the best one before them."""
+    if patience <= 0 or len(history) <= patience:
+        return False
+    return min(history[-patience:]) >= min(history[:-patience])
+
+
 def _logged_step(line: str) -> int:
     try:
         return int(json.loads(line)["step"])
@@ -206,6 +213,7 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
     def val_l1() -> float:
         return float(np.mean(np.abs(trainer.generate(val_x) - val_y)))
 
+    history = plots.read_log(log_path).get("val_l1", ([], []))[1] if log_path.exists() else []
     bar = tqdm(total=config.steps, initial=start, desc=f"train {config.name}", unit="step",
                dynamic_ncols=True, smoothing=0.05)
     step = start
@@ -221,6 +229,7 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
                 record = {"step": step, **{k: round(v, 5) for k, v in losses.items()}}
                 if step % config.val_every == 0 or step == config.steps:
                     record["val_l1"] = round(val_l1(), 5)
+                    history.append(record["val_l1"])
                 if step % config.log_every == 0 or "val_l1" in record:
                     log.write(json.dumps(record) + "\n")
                     log.flush()
@@ -229,6 +238,11 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
                     samples(step)
                 if step % config.checkpoint_every == 0 or step == config.steps:
                     snapshot(step)
+                if stopped_improving(history, config.patience):
+                    snapshot(step)
+                    print(f"held-out L1 has not improved for {config.patience} validations: stopping at "
+                          f"step {step} (best {min(history):.4f})")
+                    break
     except KeyboardInterrupt:
         bar.close()
         snapshot(step)

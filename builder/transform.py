@@ -80,7 +80,9 @@ def bicubic_matrix(src: int, dst: int) -> np.ndarray:
 
 def soften(gray, params: TransformParams):
     """(..., S, S) gray in [0,1] -> area down to low_size, bicubic back up. Works on numpy or tf."""
-    import tensorflow as tf
+    from builder.tfenv import tensorflow
+
+    tf = tensorflow()
 
     down = tf.constant(area_matrix(params.size, params.low_size))  # (L, S)
     up = tf.constant(bicubic_matrix(params.low_size, params.size))  # (S, L)
@@ -95,7 +97,9 @@ def make_pair(image, seed, params: TransformParams):
     seed:  (2,) int32/int64, e.g. from tf.data.Dataset.random; a new seed per sample.
     Returns input (S, S, 1) and target (S, S, 3), both float32 in [-1, 1].
     """
-    import tensorflow as tf
+    from builder.tfenv import tensorflow
+
+    tf = tensorflow()
 
     s = params.size
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=6)
@@ -131,7 +135,9 @@ def photo_input(image: np.ndarray, params: TransformParams) -> np.ndarray:
     """A deterministic input for a whole photograph, as the browser makes it from a camera frame:
     centre square crop, resize to size, grayscale, soften; no random scale, flip, brightness
     or contrast. Returns (S, S, 1) float32 in [-1, 1]."""
-    import tensorflow as tf
+    from builder.tfenv import tensorflow
+
+    tf = tensorflow()
 
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)

@@ -247,7 +247,12 @@ class DemoPage:
 
         from PIL import Image
 
-        png = self.page.locator(selector).first.screenshot(animations="allow")
+        # A clip of the page, not an element screenshot: that one waits for the element to be
+        # "stable" over animation frames, which a slow software-rendered page may never give.
+        box = self.page.locator(selector).first.bounding_box()
+        if box is None:
+            raise AssertionError(f"{selector} is not on screen; {self._diagnosis()}")
+        png = self.page.screenshot(clip=box, animations="allow")
         return np.asarray(Image.open(BytesIO(png)).convert("RGB"))
 
     def _diagnosis(self) -> str:

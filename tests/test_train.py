@@ -98,3 +98,12 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_picks_it_up(tmp_path):
     more = resolve_config({"name": "c", "runs_dir": str(runs), "steps": saved[-1] + 2}, None, resume=True)
     train(more, resume=True, export=False)
     assert _steps(log)[-1] == saved[-1] + 2
+
+
+def test_patience_stops_when_held_out_l1_stops_improving():
+    from builder.train import stopped_improving
+
+    assert not stopped_improving([0.3, 0.2, 0.1], 2)
+    assert stopped_improving([0.1, 0.2, 0.3], 2)
+    assert not stopped_improving([0.3, 0.2, 0.25, 0.15], 2)
+    assert not stopped_improving([0.1, 0.2, 0.3], 0), "patience 0 never stops"
