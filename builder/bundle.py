@@ -36,9 +36,10 @@ def _esbuild(root: Path, entry: str, outfile: Path, extra: list[str]) -> None:
         raise BuildError(f"esbuild on {entry} took over 300 s: check for an import cycle or a huge file") from error
     if result.returncode != 0:
         lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-        detail = next((line for line in lines if "ERROR" in line or "error" in line), lines[0] if lines else "no output")
+        detail = next((line for line in lines if "[ERROR]" in line), lines[0] if lines else "no output")
+        detail = detail.split("[ERROR]", 1)[-1].strip()
         where = next((line for line in lines if line.startswith(("js/", "glsl/", "templates/", "node_modules/"))), entry)
-        raise BuildError(f"esbuild failed on {where}: {detail.removeprefix('✘ ').strip()} (fix it there, or run `npm ci` if a package is missing)")
+        raise BuildError(f"esbuild failed at {where.rstrip(':')}: {detail} (fix it there; if a package is missing, run `npm ci`)")
 
 
 def bundle(root: Path) -> dict[str, bytes]:

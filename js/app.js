@@ -15,15 +15,10 @@ export function createApp(config, ui, query) {
   let fallbackReason = null;
 
   const runtime = createRuntime({
-    library,
     wasmPaths: config.wasmPaths || {},
     requestedBackend: query.get('backend'),
     events: {
-      state(state, message) {
-        if (state === 'running') ui.setOverlay(null);
-        else if (state === 'warming' || state === 'recovering' || state === 'loading') ui.setOverlay(message);
-        else if (state === 'error') ui.setOverlay(message);
-      },
+      state: (state, message) => ui.setOverlay(state === 'running' ? null : message),
       output: (canvas, backend) => ui.mountOutput(canvas, backend),
       model(record) {
         ui.addModelOption(record.name, record.title);
@@ -65,7 +60,10 @@ export function createApp(config, ui, query) {
     try {
       if (kind === 'camera') source = await cameraSource(detail ? { deviceId: detail } : {});
       else if (kind === 'demo') source = demoSource();
-      else if (kind === 'file' || kind === 'image' || kind === 'video') source = await fileSource(detail);
+      else if (kind === 'file' || kind === 'image' || kind === 'video') {
+        if (!(detail instanceof Blob)) throw new Error(`setSource("${kind}", file) needs the File to show`);
+        source = await fileSource(detail);
+      }
       else throw new Error(`unknown source "${kind}" (use camera, demo or file)`);
     } catch (error) {
       if (request !== sourceRequest) return runtime.snapshot().source;
@@ -80,26 +78,33 @@ export function createApp(config, ui, query) {
     return useSource(source);
   }
 
-  async function install(loadRecord, title) {
+  async function install(loadRecord, title, name) {
     const request = ++modelRequest;
-    loadingModel = title;
+    loadingModel = name;
     ui.setError(null);
     const first = runtime.snapshot().model == null;
+    let announced = -1;  // the status line (read out by screen readers) moves in 10 % steps
     const progress = (fraction) => {
       if (first) ui.setOverlay(`Loading ${title}…`, fraction);
-      ui.setStatus(`Loading ${title}: ${Math.round(fraction * 100)} %`);
+      ui.setProgress(fraction);
+      const step = Math.floor(fraction * 10);
+      if (step !== announced) ui.setStatus(`Loading ${title}: ${step * 10} %`);
+      announced = step;
     };
     try {
       runtime.setLoading(`Loading ${title}…`);
       progress(0);
       const record = await loadRecord(progress);
+      ui.setProgress(null);
       if (request !== modelRequest) return runtime.snapshot().model;
       ui.setStatus(`Warming up ${title}…`);
       if (first) ui.setOverlay(`Warming up ${title}…`);
-      const name = await runtime.setModel(record);
+      const shown = await runtime.setModel(record);
       ui.setStatus(fallbackReason ? `${fallbackReason} Showing the demo animation instead.` : `${record.title} is running.`);
-      return name;
+      return shown;
     } catch (error) {
+      if (request !== modelRequest) return runtime.snapshot().model;  // a newer choice took over
+      ui.setProgress(null);
       const current = runtime.snapshot().model;
       ui.setModel(current ?? '');
       ui.setStatus(current ? 'The previous model keeps running.' : '');
@@ -112,9 +117,9 @@ export function createApp(config, ui, query) {
 
   const setModel = (name) => {
     const entry = library.entries.find((m) => m.name === name);
-    return install((progress) => library.load(name, progress), entry ? entry.title : name);
+    return install((progress) => library.load(name, progress), entry ? entry.title : name, name);
   };
-  const setModelFiles = (files) => install(() => library.loadFiles(files), 'your model');
+  const setModelFiles = (files) => install(() => library.loadFiles(files), 'your model', 'custom');
 
   const quiet = (promise) => promise.catch(() => {});  // errors are already on the page
   ui.setStatsSource(() => ({ ...runtime.snapshot(), loadingModel }));

@@ -45,6 +45,9 @@ export async function loadArtifacts(source, { label, fetchFunc, onProgress } = {
   if (!artifacts || !artifacts.modelTopology) {
     throw new Error(`model ${label}: model.json has no modelTopology (is it a tf.js graph model?)`);
   }
+  if (!artifacts.weightSpecs || !artifacts.weightData) {
+    throw new Error(`model ${label}: no weights came with model.json; choose its .bin shard files too`);
+  }
   const expected = weightBytes(artifacts.weightSpecs || []);
   const actual = dataBytes(artifacts.weightData);
   if (actual !== expected) {

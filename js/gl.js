@@ -39,7 +39,7 @@ function withDefines(source, defines) {
 function describeCompileError(file, source, log) {
   const lines = source.split('\n');
   const out = [];
-  for (const entry of log.split('\n').filter(Boolean)) {
+  for (const entry of log.split('\n').map((line) => line.replace(/\0/g, '').trim()).filter(Boolean)) {
     const match = /^(?:ERROR|WARNING):\s*\d+:(\d+):\s*(.*)$/.exec(entry.trim());
     if (!match) { out.push(`${file}: ${entry.trim()}`); continue; }
     const line = Number(match[1]);
@@ -48,9 +48,10 @@ function describeCompileError(file, source, log) {
   return out.join('\n');
 }
 
-function compileShader(gl, type, file, source) {
+/** `source` is the file's text (error lines refer to it); `defines` are spliced in. */
+function compileShader(gl, type, file, source, defines = {}) {
   const shader = gl.createShader(type);
-  gl.shaderSource(shader, source);
+  gl.shaderSource(shader, withDefines(source, defines));
   gl.compileShader(shader);
   if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS) && !gl.isContextLost()) {
     const message = describeCompileError(file, source, gl.getShaderInfoLog(shader) || '');
@@ -66,7 +67,7 @@ function compileShader(gl, type, file, source) {
  */
 export function createProgram(gl, vertex, fragment, defines = {}) {
   const vs = compileShader(gl, gl.VERTEX_SHADER, vertex.file, vertex.source);
-  const fs = compileShader(gl, gl.FRAGMENT_SHADER, fragment.file, withDefines(fragment.source, defines));
+  const fs = compileShader(gl, gl.FRAGMENT_SHADER, fragment.file, fragment.source, defines);
   const program = gl.createProgram();
   gl.attachShader(program, vs);
   gl.attachShader(program, fs);

@@ -58,7 +58,8 @@ export function createModelLibrary(config) {
   async function loadFiles(files) {
     const list = Array.from(files);
     const json = list.find((file) => file.name.endsWith('.json'));
-    const title = json ? json.name.replace(/\.json$/, '') : 'your model';
+    const stem = json ? json.name.replace(/\.json$/, '') : '';
+    const title = stem && stem !== 'model' ? stem : 'your model';
     const artifacts = await loadArtifacts(list, { label: `"${title}"` });
     const base = entries.find((model) => model.name === config.defaultModel) || entries[0];
     const meta = {
@@ -66,7 +67,7 @@ export function createModelLibrary(config) {
       transform: base ? base.meta.transform : { downscale: 24, up_filter: 'bicubic', cubic_a: -0.5, luma: [0.299, 0.587, 0.114], brightness: 0.2, contrast: 0.15 },
     };
     const name = `custom:${title}`;
-    const record = { name, title: `${title} (yours)`, meta, artifacts, custom: true };
+    const record = { name, title: title === 'your model' ? 'Your model' : `${title} (yours)`, meta, artifacts };
     records.set(name, record);
     return record;
   }
@@ -76,7 +77,5 @@ export function createModelLibrary(config) {
     defaultName: config.defaultModel || entries[0]?.name,
     load,
     loadFiles,
-    /** Drops a record's artifacts (a visitor's model that was replaced). */
-    forget(name) { records.delete(name); },
   };
 }

@@ -7,7 +7,7 @@ import vertexSource from '../glsl/fullscreen.vert.glsl';
 import areaSource from '../glsl/preprocess_area.frag.glsl';
 import meanSource from '../glsl/preprocess_mean.frag.glsl';
 import upscaleSource from '../glsl/preprocess_upscale.frag.glsl';
-import { centreSquare, sourceSize } from './frame.js';
+import { centreSquare, sourceSize } from './crop.js';
 import {
   bindTexture, createProgram, createTarget, createTexture, drawFullscreen, targetFormats,
   withCleanState,
@@ -16,7 +16,7 @@ import { createUpscaler } from './preprocess_cpu.js';
 
 const VERTEX = { file: 'glsl/fullscreen.vert.glsl', source: vertexSource };
 const shader = (file, source) => ({ file: `glsl/${file}`, source });
-const MAX_TAPS = 64;  // = MAX_TAPS in preprocess_area.frag.glsl
+const MAX_TAPS = 128;  // = MAX_TAPS in preprocess_area.frag.glsl
 
 /**
  * Creates the preprocessing on `gl`. `size` is the model's input size S, `transform` is
@@ -80,7 +80,7 @@ export function createPreprocessor(gl, { size, transform, readback = false }) {
       gl.uniform1f(u.u_mirror, mirror ? 1 : 0);
       gl.uniform1f(u.u_lowSize, lowSize);
       const footprintPx = Math.min(width, height) / lowSize;
-      gl.uniform1i(u.u_taps, Math.min(MAX_TAPS, Math.max(1, Math.ceil(footprintPx / 2))));
+      gl.uniform1i(u.u_taps, Math.min(MAX_TAPS, Math.max(1, Math.ceil(footprintPx))));
     });
   }
 

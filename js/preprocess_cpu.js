@@ -2,9 +2,9 @@
 // the same steps and numbers as preprocess_upscale.frag.glsl), for the CPU backends, and the
 // whole transform on a 2D canvas for browsers with no WebGL2 at all.
 
-import { centreSquare, sourceSize } from './frame.js';
+import { centreSquare, sourceSize } from './crop.js';
 
-const SUBSAMPLES = 8;  // the crop is first drawn at low_size * 8, then box-averaged exactly
+const MAX_CROP = 512;  // the crop is drawn at its own size (at most this), then box-averaged exactly
 
 /** Keys cubic convolution weight for distance x (a = meta.transform.cubic_a). */
 function keys(x, a) {
@@ -12,6 +12,21 @@ function keys(x, a) {
   if (d <= 1) return ((a + 2) * d - (a + 3)) * d * d + 1;
   if (d < 2) return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
   return 0;
+}
+
+/** Exact box-overlap weights, [[first index, weights...]] per output, for n -> lowSize. */
+function areaTaps(n, lowSize) {
+  const scale = n / lowSize;
+  const taps = [];
+  for (let o = 0; o < lowSize; o++) {
+    const lo = o * scale;
+    const hi = (o + 1) * scale;
+    const first = Math.floor(lo);
+    const weights = [];
+    for (let i = first; i < Math.ceil(hi); i++) weights.push((Math.min(hi, i + 1) - Math.max(lo, i)) / scale);
+    taps.push([first, weights]);
+  }
+  return taps;
 }
 
 /** Bicubic weights and clamped source indices for each of `outSize` output positions. */
@@ -67,33 +82,50 @@ export function createUpscaler(lowSize, size, transform) {
 /** The whole transform on a 2D canvas (no WebGL2); run() returns the model input array. */
 export function createCanvasPreprocessor({ size, transform }) {
   const lowSize = transform.low_size;
-  const fine = lowSize * SUBSAMPLES;
   const canvas = document.createElement('canvas');
-  canvas.width = canvas.height = fine;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   const upscale = createUpscaler(lowSize, size, transform);
   const low = new Float32Array(lowSize * lowSize);
   const [wr, wg, wb] = transform.luma;
+  let n = 0;
+  let taps = null;
+  let rows = null;  // n rows x lowSize columns after the horizontal pass
 
   return {
     size,
     run(element, { brightness = 0, contrast = 1, mirror = false } = {}) {
       const [width, height] = sourceSize(element);
       const [x0, y0, w, h] = centreSquare(width, height);
+      const side = Math.min(MAX_CROP, Math.min(width, height));
+      if (side !== n) {
+        n = canvas.width = canvas.height = side;
+        taps = areaTaps(n, lowSize);
+        rows = new Float32Array(n * lowSize);
+      }
       ctx.imageSmoothingEnabled = true;
       ctx.imageSmoothingQuality = 'high';
-      ctx.setTransform(mirror ? -1 : 1, 0, 0, 1, mirror ? fine : 0, 0);
-      ctx.drawImage(element, x0 * width, y0 * height, w * width, h * height, 0, 0, fine, fine);
-      const pixels = ctx.getImageData(0, 0, fine, fine).data;
-      low.fill(0);
-      for (let y = 0; y < fine; y++) {
-        const row = Math.floor(y / SUBSAMPLES) * lowSize;
-        for (let x = 0; x < fine; x++) {
-          const i = (y * fine + x) * 4;
-          low[row + Math.floor(x / SUBSAMPLES)] += (wr * pixels[i] + wg * pixels[i + 1] + wb * pixels[i + 2]) / 255;
+      ctx.setTransform(mirror ? -1 : 1, 0, 0, 1, mirror ? n : 0, 0);
+      ctx.drawImage(element, x0 * width, y0 * height, w * width, h * height, 0, 0, n, n);
+      const pixels = ctx.getImageData(0, 0, n, n).data;
+      for (let y = 0; y < n; y++) {
+        for (let o = 0; o < lowSize; o++) {
+          const [first, weights] = taps[o];
+          let sum = 0;
+          for (let k = 0; k < weights.length; k++) {
+            const i = (y * n + first + k) * 4;
+            sum += weights[k] * (wr * pixels[i] + wg * pixels[i + 1] + wb * pixels[i + 2]);
+          }
+          rows[y * lowSize + o] = sum / 255;
         }
       }
-      for (let i = 0; i < low.length; i++) low[i] /= SUBSAMPLES * SUBSAMPLES;
+      for (let oy = 0; oy < lowSize; oy++) {
+        const [first, weights] = taps[oy];
+        for (let ox = 0; ox < lowSize; ox++) {
+          let sum = 0;
+          for (let k = 0; k < weights.length; k++) sum += weights[k] * rows[(first + k) * lowSize + ox];
+          low[oy * lowSize + ox] = sum;
+        }
+      }
       return upscale(low, { brightness, contrast });
     },
     dispose() {

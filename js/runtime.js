@@ -1,22 +1,23 @@
-// The live pipeline: source -> preprocess -> generator -> display, once per new frame.
-// Owns the device (backend), the current generator and preprocessor, the previous output
-// (temporal smoothing) and the source; swaps models and sources between frames, and rebuilds
-// everything on a new context when WebGL loses its context.
+// The live pipeline's lifecycle: picks and owns the device (backend), the running generator
+// and preprocessor and the source; runs a frame (frames.js) whenever the source has a new
+// one, swaps models and sources between frames, and rebuilds everything on a new context
+// when WebGL loses its context.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { chooseBackend, createDevice } from './device.js';
 import { createGenerator } from './generator.js';
 import { startLoop } from './loop.js';
 import { transformFor } from './models.js';
-import { sourceSize } from './frame.js';
+import { sourceSize } from './crop.js';
 import { createStats } from './stats.js';
-import { fenceSignalled, gpuIdle } from './gl.js';
+import { createFrameRunner } from './frames.js';
+import { gpuIdle } from './gl.js';
 
 /**
- * options: {library, wasmPaths, requestedBackend, events}; events: {state(state, message),
+ * options: {wasmPaths, requestedBackend, events}; events: {state(state, message),
  * output(canvas), model(record), error(message)}. Call start(), then setModel / setSource.
  */
-export function createRuntime({ library, wasmPaths, requestedBackend, events }) {
+export function createRuntime({ wasmPaths, requestedBackend, events }) {
   const stats = createStats();
   const params = { brightness: 0, contrast: 1, smoothing: 0, showInput: true, mirror: null };
   let choice = null;
@@ -24,21 +25,23 @@ export function createRuntime({ library, wasmPaths, requestedBackend, events }) 
   let running = null;   // {record, generator, preprocessor, size}
   let pending = null;   // the next model, swapped in at the start of a frame
   let source = null;
-  let previous = null;  // last output tensor, kept only while smoothing is on
-  let fence = null;
+  let betweenFrames = null;  // tf.memory() when the last frame was shown
   let dirty = true;
   let state = 'starting';
   let lastError = null;
   let epoch = 0;        // bumps with every new device; generators from an older one are stale
   let resolveFirstFrame;
   const firstFrame = new Promise((resolve) => { resolveFirstFrame = resolve; });
+  const awaitingFrame = [];  // resolvers of setModel() calls whose model is in, until a frame shows
+  const frames = createFrameRunner({ stats, onShown: (t) => frameShown(t) });
 
   function setState(next, message = '') {
     state = next;
     events.state(next, message);
   }
-  function reportError(message) {
-    if (message !== lastError) console.error(message);
+  /** Shows `message` (once in the console per distinct message, with `error`'s stack if given). */
+  function reportError(message, error = null) {
+    if (message !== lastError) console.error(error || message);
     lastError = message;
     events.error(message);
   }
@@ -61,6 +64,7 @@ export function createRuntime({ library, wasmPaths, requestedBackend, events }) 
 
   /** Builds generator + preprocessor for `record` on the current device and warms them up. */
   async function build(record) {
+    if (!device) throw new Error('the graphics context is being restored; choose the model again in a moment');
     const generator = createGenerator(record.artifacts, { label: `"${record.title}"` });
     let preprocessor;
     try {
@@ -82,8 +86,7 @@ export function createRuntime({ library, wasmPaths, requestedBackend, events }) 
   }
 
   function releaseRunning() {
-    previous?.dispose();
-    previous = null;
+    frames.release();
     if (running) {
       running.generator.dispose();
       running.preprocessor.dispose();
@@ -94,12 +97,12 @@ export function createRuntime({ library, wasmPaths, requestedBackend, events }) 
   function swapIn(next) {
     releaseRunning();
     running = next;
+    betweenFrames = null;
     dirty = true;
     stats.resetWindow();
     events.model(next.record);
   }
 
-  /** Loads, builds and warms a model, then swaps it in; resolves when its first frame shows. */
   function discard(built) {
     try {
       built.generator.dispose();
@@ -107,99 +110,56 @@ export function createRuntime({ library, wasmPaths, requestedBackend, events }) 
     } catch { /* built on a context that is gone */ }
   }
 
+  /** Builds and warms a model, then queues it for the next frame; resolves when it shows. */
   async function setModel(record) {
     if (!running) setState('warming', `Warming up ${record.title}…`);
     const built = await build(record);
     if (pending) {
       discard(pending.built);
-      pending.reject(new Error('replaced by a newer model choice'));
+      pending.reject(Object.assign(new Error('replaced by a newer model choice'), { superseded: true }));
     }
     return new Promise((resolve, reject) => {
       pending = { built, resolve, reject };
     });
   }
 
+  /** Swaps in the queued model, if any; its setModel() resolves when its first frame shows. */
   function takePending() {
-    if (!pending) return null;
+    if (!pending) return;
     const { built, resolve, reject } = pending;
     pending = null;
     if (built.epoch !== epoch) {  // built on a lost context: rebuild, try again next frame
       discard(built);
       setModel(built.record).then(resolve, reject);
-      return null;
+      return;
     }
     swapIn(built);
-    return resolve;
+    awaitingFrame.push(resolve);
   }
 
-  function keepOutput(out) {
-    if (params.smoothing > 0) {
-      if (previous !== out) previous?.dispose();
-      previous = out;
-    } else {
-      previous?.dispose();
-      previous = null;
-      out.dispose();
-    }
-  }
-
-  function frameShown(resolveSwap, t) {
+  function frameShown(t) {
     stats.frameDisplayed(t);
+    // Tensors alive between frames (this frame's output already released or kept for
+    // smoothing, the next not yet made): steady unless something leaks.
+    betweenFrames = tf.memory();
     if (state !== 'running') setState('running');
-    if (resolveSwap) resolveSwap(running.record.name);
+    for (const resolve of awaitingFrame.splice(0)) resolve(running.record.name);
     resolveFirstFrame();
   }
 
   function step(now) {
     if (state === 'recovering' || !device) return undefined;
-    if (fence) {
-      if (!fenceSignalled(device.gl, fence.sync)) return undefined;  // previous frame still on the GPU
-      stats.gpu(performance.now() - fence.submitted);
-      device.gl.deleteSync(fence.sync);
-      fence = null;
-    }
-    const resolveSwap = takePending();
+    if (device.gl && device.gl.isContextLost()) return undefined;  // 'webglcontextlost' will follow
+    if (frames.busy()) return undefined;  // the last frame is still on the GPU
+    takePending();
     if (!running || !source) return undefined;
     const fresh = source.nextFrame(now);
-    if (!fresh && !dirty && !resolveSwap) return undefined;
+    if (!fresh && !dirty) return undefined;
     if (sourceSize(source.element)[0] === 0) return undefined;
     dirty = false;
-    const { generator, preprocessor, size } = running;
-    const mirror = params.mirror ?? source.mirror;
-    const smoothing = previous ? params.smoothing : 0;
-    stats.frameStart();
-    const t0 = performance.now();
-    // GPU path: a texture on tf.js's context; CPU path: a Float32Array (after one readback).
-    const input = preprocessor.run(source.element, { brightness: params.brightness, contrast: params.contrast, mirror });
-    const t1 = performance.now();
-    const out = generator.predict(input, previous, smoothing);
-    const inset = params.showInput ? input : null;
-    if (device.zeroCopy) {
-      const t2 = performance.now();
-      // The output texture, decoded densely by tf.js; we only draw it, then give it back.
-      const gpuData = out.dataToGPU();
-      device.display.draw(gpuData, size, inset);
-      gpuData.tensorRef.dispose();
-      keepOutput(out);
-      const t3 = performance.now();
-      fence = { sync: device.gl.fenceSync(device.gl.SYNC_GPU_COMMANDS_COMPLETE, 0), submitted: t3 };
-      device.gl.flush();
-      recordFrame(resolveSwap, t0, t1, t2, t3);
-      return undefined;
-    }
-    const shownOn = device;
-    return out.data().then((values) => {
-      const t2 = performance.now();
-      shownOn.display.draw(values, size, inset);
-      recordFrame(resolveSwap, t0, t1, t2, performance.now());
-    }).finally(() => keepOutput(out));
-  }
-
-  function recordFrame(resolveSwap, t0, t1, t2, t3) {
-    stats.stage('preprocess', t1 - t0);
-    stats.stage('inference', t2 - t1);
-    stats.stage('display', t3 - t2);
-    frameShown(resolveSwap, t3);
+    const { brightness, contrast, smoothing, showInput } = params;
+    const frame = { brightness, contrast, smoothing, showInput, mirror: params.mirror ?? source.mirror };
+    return frames.run(device, running, source.element, frame);
   }
 
   /** After a lost WebGL context: a new device (fresh canvas), the same models rebuilt from memory. */
@@ -208,13 +168,15 @@ export function createRuntime({ library, wasmPaths, requestedBackend, events }) 
     const record = running?.record;
     setState('recovering', 'The graphics context was lost; restarting it…');
     await new Promise((resolve) => setTimeout(resolve, 0));  // leave the contextlost handler first
-    fence = null;
+    betweenFrames = null;
     try { releaseRunning(); } catch { /* the context is gone; its objects go with it */ }
     try { device.dispose(); } catch { /* same */ }
     device = null;
     try {
       await openDevice();
       if (record) swapIn(await build(record));
+      lastError = null;
+      events.error(null);
       setState(running ? 'running' : 'loading');
     } catch (error) {
       reportError(`could not recover from the lost graphics context: ${error.message}`);
@@ -230,10 +192,7 @@ export function createRuntime({ library, wasmPaths, requestedBackend, events }) 
       choice = chooseBackend(requestedBackend);
       await openDevice();
       startLoop(step, {
-        onError: (error) => {
-          console.error(error);
-          reportError(`frame failed: ${error.message || error}`);
-        },
+        onError: (error) => reportError(`frame failed: ${error.message || error}`, error),
       });
       return { name: device.name, reason: choice.reason };
     },
@@ -248,8 +207,10 @@ export function createRuntime({ library, wasmPaths, requestedBackend, events }) 
         lastError = null;
         return name;
       } catch (error) {
-        reportError(error.message);
-        if (!running) setState('error', error.message);
+        if (!error.superseded) {
+          reportError(error.message);
+          if (!running) setState('error', error.message);
+        }
         throw error;
       }
     },
@@ -275,7 +236,7 @@ export function createRuntime({ library, wasmPaths, requestedBackend, events }) 
     setLoading(message) { if (!running) setState('loading', message); },
 
     snapshot() {
-      const memory = device ? tf.memory() : { numTensors: null, numBytes: null };
+      const memory = betweenFrames || (device ? tf.memory() : { numTensors: null, numBytes: null });
       return {
         ...stats.snapshot(),
         backend: device ? device.name : null,

@@ -105,13 +105,13 @@ export async function fileSource(file) {
     }
   } catch {
     URL.revokeObjectURL(url);
-    throw new Error(`${file.name} could not be opened as an image or a video this browser plays`);
+    throw new Error(`${file.name || 'the file'} could not be opened as an image or a video this browser plays`);
   }
   let lastTime = -1;
   let shown = false;
   return {
     kind: isVideo ? 'video' : 'image',
-    label: file.name,
+    label: file.name || 'your file',
     element,
     mirror: false,
     nextFrame() {

@@ -7,6 +7,11 @@ const $ = (id) => {
   return element;
 };
 
+function formatBytes(bytes) {
+  if (bytes == null) return '–';
+  return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
+}
+
 function formatStats(s) {
   const ms = (v) => (v == null ? '–' : `${v.toFixed(1)} ms`);
   return [
@@ -22,7 +27,7 @@ function formatStats(s) {
     `gpu frame  ${ms(s.gpuMs)}`,
     `readbacks  ${s.readbacksPerFrame} / frame`,
     `tensors    ${s.numTensors}`,
-    `memory     ${s.numBytes == null ? '–' : `${(s.numBytes / 1048576).toFixed(1)} MB`}`,
+    `memory     ${formatBytes(s.numBytes)}`,
   ].join('\n');
 }
 
@@ -31,6 +36,7 @@ export function createUI(handlers) {
   const el = {
     sourceView: $('source-view'), outputView: $('output-view'), sourceCaption: $('source-caption'),
     overlay: $('overlay'), overlayText: $('overlay-text'), progress: $('model-progress'),
+    loadProgress: $('load-progress'),
     status: $('status'), error: $('error'), modelSelect: $('model-select'),
     cameraChoice: $('camera-choice'), cameraSelect: $('camera-select'), sourceFile: $('source-file'),
     brightness: $('brightness'), contrast: $('contrast'), smoothing: $('smoothing'),
@@ -109,6 +115,11 @@ export function createUI(handlers) {
     },
     setStatsSource(fn) { statsSource = fn; },
     setStatus(text) { el.status.textContent = text; },
+    /** The download bar beside the status line (model switches); null hides it. */
+    setProgress(fraction) {
+      el.loadProgress.hidden = fraction == null;
+      if (fraction != null) el.loadProgress.value = fraction;
+    },
     setError(text) {
       el.error.hidden = !text;
       el.error.textContent = text || '';

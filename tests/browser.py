@@ -223,12 +223,12 @@ class DemoPage:
         return self.wait_for("async () => { await window.demo.ready; return window.demo.stats(); }",
                              "demo.ready", timeout_s)
 
-    def wait_frames(self, count: int, timeout_s: float = 60) -> dict:
+    def wait_frames(self, count: int, timeout_s: float = 90) -> dict:
         """Wait until demo.stats().frames >= count; return demo.stats()."""
         return self.wait_for("(n) => { const s = window.demo.stats(); return s.frames >= n && s; }",
                              f"demo.stats().frames >= {count}", timeout_s, arg=count)
 
-    def wait_more_frames(self, count: int, timeout_s: float = 60) -> dict:
+    def wait_more_frames(self, count: int, timeout_s: float = 90) -> dict:
         return self.wait_frames(self.stats()["frames"] + count, timeout_s)
 
     def heap_after_gc_bytes(self) -> int:

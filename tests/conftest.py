@@ -108,8 +108,7 @@ def server(built_site) -> str:
     """Base URL (ending in '/') of the tiny-model site, served with netlify.toml's headers."""
     from builder.serve import serving
 
-    import os as _os  # TEMP-DEV
-    with serving(built_site, **({"netlify_toml": Path(_os.environ["TMP_TOML"])} if "TMP_TOML" in _os.environ else {})) as url:
+    with serving(built_site) as url:
         yield url
 
 
