@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import browser as harness  # the tests' Chromium harness: the benchmark measures the same way
 from .errors import BuilderError
 from .serve import REPO_ROOT, serving
 
@@ -192,17 +193,6 @@ def bench_root(site_dir: Path, work: Path) -> Path:
 
 # --- measuring ----------------------------------------------------------------------------------
 
-def harness():
-    """tests/browser.py: the tests' Chromium harness, so the benchmark measures the same way."""
-    import sys
-
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-    from tests import browser
-
-    return browser
-
-
 def frames_or_deadline(demo, frames: int, seconds: float) -> dict:
     """Wait for `frames` more frames or `seconds`, whichever comes first (a slow backend still
     gets figures); returns {stats, now} at the end, `now` in page time (ms)."""
@@ -222,10 +212,10 @@ def measure(browser, url: str, frames: int, max_seconds: float) -> dict:
     After the first frame: WARM_UP_FRAMES frames (at most a quarter of max_seconds) to settle
     shaders and caches, then `frames` frames (at most max_seconds) between two forced GCs.
     """
-    context = harness().new_context(browser, camera=True)
+    context = harness.new_context(browser, camera=True)
     try:
         context.add_init_script(NOTE_READY_TIME)
-        demo = harness().open_demo(context, url)
+        demo = harness.open_demo(context, url)
         # The first frame from stats, not demo.ready: figures even when ready never resolves
         # (then ready_at_ms is None: a bug the browser tests catch).
         first = demo.wait_for("() => window.demo && window.demo.stats().frames >= 1 && window.demo.stats()",
@@ -265,7 +255,7 @@ def measure(browser, url: str, frames: int, max_seconds: float) -> dict:
 
 def probe_browser(browser, url: str) -> dict:
     """The browser's version, WebGL renderer and whether WebGPU offers an adapter, on url's origin."""
-    context = harness().new_context(browser, camera=False)
+    context = harness.new_context(browser, camera=False)
     try:
         page = context.new_page()
         page.goto(url + "baseline/index.html?probe")  # any page of the origin: a secure context
@@ -286,7 +276,7 @@ def run_bench(site_dir: Path, *, frames: int, max_seconds: float, backends: list
               rebuild: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
-    launch_chromium, write_fake_camera_y4m = harness().launch_chromium, harness().write_fake_camera_y4m
+    launch_chromium, write_fake_camera_y4m = harness.launch_chromium, harness.write_fake_camera_y4m
     ensure_site(site_dir, rebuild)
     runtime = read_runtime_config(site_dir)
     model = next(m for m in runtime["models"] if m["name"] == runtime["defaultModel"])

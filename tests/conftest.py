@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:  # `pytest` from anywhere imports `builder` and `tests.browser`
+if str(REPO_ROOT) not in sys.path:  # `pytest` from anywhere imports `builder`
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.browser import DemoPage, launch_chromium, new_context, open_demo, write_fake_camera_y4m  # noqa: E402
+from builder.browser import DemoPage, launch_chromium, new_context, open_demo, write_fake_camera_y4m  # noqa: E402
 
 # name -> colour tint of the tiny model's output; distinct, so a switch shows. Default first.
 TINY_MODELS = {"tiny_a": (2.0, 0.6, -1.2), "tiny_b": (-1.2, 0.4, 2.0)}

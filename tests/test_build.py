@@ -91,7 +91,10 @@ def test_quantization_is_measured_and_reported(project):
         assert q["bytes"] == sum((root / "site" / "models" / name / p).stat().st_size
                                  for p in _shards(root, name))
     assert "PSNR" in report.summary()
-    assert "dB" in (root / "site" / "index.html").read_text()
+    html = (root / "site" / "index.html").read_text()
+    rows = re.findall(r"<tr><td>(\w+)</td><td>(\w+)</td><td>([\d,]+) bytes</td><td>([\d.]+) dB</td>", html)
+    assert {(dtype, int(size.replace(",", ""))) for _, dtype, size, _ in rows} >= {
+        (t["dtype"], t["bytes"]) for q in table.values() for t in q["tried"]}
 
 
 def _shards(root, name):
