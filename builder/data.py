@@ -96,7 +96,8 @@ def _render_theme(job: tuple[str, int, int, Path]) -> str:
 
     theme, seed, side, cache_dir = job
     # The renderer's own source is part of the key: an edited theme never reuses stale images.
-    version = hashlib.sha1(Path(themes.__file__).read_bytes()).hexdigest()[:8]
+    sources = sorted(Path(themes.__file__).parent.glob("*.py"))
+    version = hashlib.sha1(b"".join(p.read_bytes() for p in sources)).hexdigest()[:8]
     cached = cache_dir / f"theme-{theme}-{seed}-{side}-{version}.png"
     if not cached.exists():
         _atomic_save(Image.fromarray(themes.render(theme, seed, side)), cached)

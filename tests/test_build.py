@@ -81,6 +81,16 @@ def test_model_json_points_at_hashed_shards_within_the_size_limit(project):
             assert shard.stat().st_size <= SHARD_BYTES
 
 
+def test_converted_graph_uses_native_resize_and_no_slow_ops(project):
+    """UpSampling2D would convert to Tile/Reshape (4x slower in tf.js wasm); transposed
+    convolutions to Conv2DBackpropInput (3-4x slower, and checkerboards)."""
+    root, _, _ = project
+    model_json = next((root / "site" / "models" / "tiny").glob("model.*.json"))
+    ops = {node["op"] for node in json.loads(model_json.read_text())["modelTopology"]["node"]}
+    assert "ResizeBilinear" in ops and "Conv2D" in ops
+    assert not ops & {"Tile", "Conv2DBackpropInput", "FusedBatchNormV3", "Reshape"}
+
+
 def test_quantization_is_measured_and_reported(project):
     root, _, report = project
     table = json.loads((root / "site" / "quantization.json").read_text())

@@ -107,3 +107,12 @@ def test_patience_stops_when_held_out_l1_stops_improving():
     assert stopped_improving([0.1, 0.2, 0.3], 2)
     assert not stopped_improving([0.3, 0.2, 0.25, 0.15], 2)
     assert not stopped_improving([0.1, 0.2, 0.3], 0), "patience 0 never stops"
+
+
+def test_wgan_gp_trains_with_finite_losses(tiny):
+    import dataclasses as dc
+
+    run = train(dc.replace(tiny, name="w", loss="wgan-gp", steps=3), export=False)
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3]
+    assert all(abs(r[k]) < 1e6 for r in records for k in ("g_gan", "g_l1", "d"))
