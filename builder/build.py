@@ -36,9 +36,9 @@ class BuildReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        rows = [f"{m['name']:<16} {m['dtype']:<8} {m['bytes'] / 1024:>8.1f} KiB  {m['psnr_db']:>6.1f} dB"
+        rows = [f"{m['name']:<16} {m['dtype']:<14} {m['bytes'] / 1024:>8.1f} KiB  {m['psnr_db']:>6.1f} dB"
                 for m in self.models]
-        head = f"{'model':<16} {'dtype':<8} {'weights':>12}  {'PSNR':>9}"
+        head = f"{'model':<16} {'dtype':<14} {'weights':>12}  {'PSNR':>9}"
         return "\n".join([head, *rows, f"built {self.out_dir}: {self.files} files, "
                           f"{self.total_bytes / 1024:.0f} KiB in {self.seconds:.1f} s"])
 

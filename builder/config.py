@@ -69,7 +69,8 @@ class SiteConfig:
     )
     models: tuple[str, ...] = opt((), "Models to include, by directory name; empty means every model in models_dir.")
     default_model: str = opt("", "Model shown first; empty means the first in `models`.")
-    quantization: str = opt("auto", "auto (smallest dtype meeting min_psnr_db), or force uint8, uint16, float16, float32.")
+    quantization: str = opt("auto", "auto (smallest dtype meeting min_psnr_db), or force uint8, uint8+float16, "
+                                    "uint16, float16, float32.")
     min_psnr_db: float = opt(40.0, "Smallest acceptable PSNR of the quantized model against float32, in dB.")
     shard_bytes: int = opt(4 * 1024 * 1024, "Largest weight shard, in bytes.")
     models_dir: str = opt("models", "Where trained models are read from.")
@@ -77,7 +78,7 @@ class SiteConfig:
     cache_dir: str = opt(".cache/convert", "Converted models, keyed by content hash and options.")
 
 
-QUANTIZATIONS = ("auto", "uint8", "uint16", "float16", "float32")
+QUANTIZATIONS = ("auto", "uint8", "uint8+float16", "uint16", "float16", "float32")
 
 
 def fields_of(cls) -> list[dataclasses.Field]:

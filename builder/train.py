@@ -123,6 +123,16 @@ class Trainer:
                                for i in range(0, len(inputs), batch)])
 
 
+def stop_on_sigterm() -> None:
+    """`kill` (and a CI or cluster time limit) sends SIGTERM: stop as Ctrl-C does, checkpoint first."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def stopped_improving(history: list[float], patience: int) -> bool:
     """True when the last `patience` validations are all worse than the best one before them."""
     if patience <= 0 or len(history) <= patience:
@@ -214,6 +224,7 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
         return float(np.mean(np.abs(trainer.generate(val_x) - val_y)))
 
     history = plots.read_log(log_path).get("val_l1", ([], []))[1] if log_path.exists() else []
+    stop_on_sigterm()
     bar = tqdm(total=config.steps, initial=start, desc=f"train {config.name}", unit="step",
                dynamic_ncols=True, smoothing=0.05)
     step = start

@@ -1,6 +1,7 @@
 """The committed models: complete, small, and their output follows real photographs."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -80,3 +81,17 @@ def test_no_checkerboard(model):
     for y in outputs:
         assert checkerboard_score(y) < 20
         assert checkerboard_score(y + 0.03 * checker[..., None]) > 20  # the measure would see one
+
+
+def test_the_built_default_model_weighs_at_most_one_megabyte(real_site):
+    """What every visitor downloads, measured on the site the README's build command makes."""
+    runtime = json.loads(re.search(r'id="runtime-config">(.*?)</script>', (real_site / "index.html").read_text(),
+                                   re.S).group(1))
+    report = json.loads((real_site / "quantization.json").read_text())
+    default = report[runtime["defaultModel"]]
+    assert default["bytes"] <= 1_000_000 and default["psnr_db"] >= 40
+    for name, q in report.items():
+        model_json = real_site / next(m["url"] for m in runtime["models"] if m["name"] == name)
+        shards = [p for g in json.loads(model_json.read_text())["weightsManifest"] for p in g["paths"]]
+        assert sum((model_json.parent / p).stat().st_size for p in shards) == q["bytes"]
+        assert all((model_json.parent / p).stat().st_size <= 4 * 1024 * 1024 for p in shards)
