@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from builder.atomic import replace_dir
 from builder.config import SiteConfig
 from builder.convert import ConvertedModel, convert_model
 from builder.errors import BuildError
@@ -124,7 +125,7 @@ def verify_shards(converted: ConvertedModel) -> dict:
 def _card(model_dir: Path, meta: dict, converted: ConvertedModel, urls: dict) -> dict:
     q = converted.quantization
     return {
-        "name": meta["name"] if meta["name"] == model_dir.name else model_dir.name,
+        "name": model_dir.name,  # the folder names the model on the site, as in site.toml
         "title": meta.get("title", model_dir.name.title()),
         "theme": meta.get("theme", ""),
         "dataset": meta.get("dataset", ""),
@@ -207,12 +208,8 @@ def write_atomically(files: SiteFiles, out_dir: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         files.write(tmp)
-        os.chmod(tmp, 0o755)
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        if out_dir.exists():
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
+        os.chmod(tmp, 0o755)  # mkdtemp made it private
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

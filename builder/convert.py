@@ -164,23 +164,18 @@ def convert_model(model_dir: Path, meta: dict, *, quantization: str, min_psnr_db
     try:
         inputs = check_inputs(meta)
         reference = reference_outputs(model_dir / "saved_model", inputs)
-        candidates = AUTO_ORDER if quantization == "auto" else (quantization,)
-        tried, chosen = [], None
+        # float32 closes the auto list: shipped when nothing smaller is faithful enough.
+        candidates = (*AUTO_ORDER, "float32") if quantization == "auto" else (quantization,)
+        tried = []
         for dtype in candidates:
             progress(f"  {model_dir.name}: converting ({dtype}) and measuring PSNR in tf.js")
             out = work / dtype
             convert_saved_model(model_dir / "saved_model", out, dtype, shard_bytes)
             score = psnr_db(reference, run_in_tfjs(out / "model.json", inputs))
             tried.append({"dtype": dtype, "bytes": weights_bytes(out), "psnr_db": round(score, 2)})
-            if score >= min_psnr_db or quantization != "auto":
-                chosen = dtype
+            if score >= min_psnr_db:
                 break
-        if chosen is None:  # nothing smaller was faithful enough: ship float32
-            out = work / "float32"
-            convert_saved_model(model_dir / "saved_model", out, "float32", shard_bytes)
-            score = psnr_db(reference, run_in_tfjs(out / "model.json", inputs))
-            tried.append({"dtype": "float32", "bytes": weights_bytes(out), "psnr_db": round(score, 2)})
-            chosen = "float32"
+        chosen = tried[-1]["dtype"]
         final = tried[-1]
         q = Quantization(dtype=chosen, bytes=final["bytes"], psnr_db=final["psnr_db"], tried=tried)
         os.replace(work / chosen, work / "model")

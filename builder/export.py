@@ -16,17 +16,9 @@ import numpy as np
 from PIL import Image
 
 from builder import config as cfg
+from builder.atomic import replace_dir
 
 META_VERSION = 1
-
-
-def _swap_in(tmp: Path, dest: Path) -> None:
-    """Replace `dest` by `tmp` with two renames; the old copy is deleted only after."""
-    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-    if dest.exists():
-        os.replace(dest, old)
-    os.replace(tmp, dest)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def save_for_converter(generator, path: Path) -> None:
@@ -115,7 +107,7 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         os.chmod(tmp, 0o755)  # mkdtemp made it private
-        _swap_in(tmp, dest)
+        replace_dir(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -87,7 +87,7 @@ def soften(gray, params: TransformParams):
     down = tf.constant(area_matrix(params.size, params.low_size))  # (L, S)
     up = tf.constant(bicubic_matrix(params.low_size, params.size))  # (S, L)
     low = tf.einsum("ls,...st,mt->...lm", down, gray, down)  # (..., L, L)
-    return tf.einsum("sl,...lm,tm->...st", up, low, up), low  # (..., S, S)
+    return tf.einsum("sl,...lm,tm->...st", up, low, up)  # (..., S, S)
 
 
 def make_pair(image, seed, params: TransformParams):
@@ -120,7 +120,7 @@ def make_pair(image, seed, params: TransformParams):
     target = tf.clip_by_value(target, 0.0, 1.0)
 
     gray = tf.tensordot(target, tf.constant(LUMA, tf.float32), axes=1)  # (S, S): one channel
-    soft, _ = soften(gray, params)
+    soft = soften(gray, params)
 
     delta = tf.random.stateless_uniform([], seeds[4], -params.brightness, params.brightness)
     factor = tf.random.stateless_uniform([], seeds[5], 1 - params.contrast, 1 + params.contrast)
@@ -148,5 +148,5 @@ def photo_input(image: np.ndarray, params: TransformParams) -> np.ndarray:
     square = tf.image.convert_image_dtype(image[top:top + side, left:left + side], tf.float32)
     square = tf.image.resize(square, [params.size, params.size], method="area", antialias=True)
     gray = tf.tensordot(tf.clip_by_value(square, 0, 1), tf.constant(LUMA, tf.float32), axes=1)
-    soft, _ = soften(gray, params)
+    soft = soften(gray, params)
     return (tf.clip_by_value(soft, 0, 1)[..., None] * 2 - 1).numpy()

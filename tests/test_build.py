@@ -16,7 +16,6 @@ import pytest
 from builder.build import build_site
 from builder.config import load_site_config
 from builder.convert import check_inputs, psnr_db, reference_outputs, run_in_tfjs
-from builder.errors import BuildError
 from builder.testing import tiny_model
 
 ROOT = Path(__file__).resolve().parent.parent
