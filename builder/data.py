@@ -91,13 +91,18 @@ def _prepare_file(job: tuple[Path, Path, int, int]) -> tuple[str, str | None]:
     return str(cached), None
 
 
-def _render_theme(job: tuple[str, int, int, Path]) -> str:
+def _themes_version() -> str:
+    """Hash of the renderers' source: part of the cache key, so an edited theme never reuses stale images."""
     from builder import themes
 
-    theme, seed, side, cache_dir = job
-    # The renderer's own source is part of the key: an edited theme never reuses stale images.
     sources = sorted(Path(themes.__file__).parent.glob("*.py"))
-    version = hashlib.sha1(b"".join(p.read_bytes() for p in sources)).hexdigest()[:8]
+    return hashlib.sha1(b"".join(p.read_bytes() for p in sources)).hexdigest()[:8]
+
+
+def _render_theme(job: tuple[str, int, int, Path, str]) -> str:
+    from builder import themes
+
+    theme, seed, side, cache_dir, version = job
     cached = cache_dir / f"theme-{theme}-{seed}-{side}-{version}.png"
     if not cached.exists():
         _atomic_save(Image.fromarray(themes.render(theme, seed, side)), cached)
@@ -150,7 +155,8 @@ def load_theme(theme: str, *, size: int, cache_dir: Path, count: int, val_count:
     cache_dir.mkdir(parents=True, exist_ok=True)
     side = cache_side(size)
     seeds = list(range(count)) + [VAL_SEED_OFFSET + i for i in range(val_count)]
-    paths = _parallel(_render_theme, [(theme, s, side, cache_dir) for s in seeds], f"rendering {theme}")
+    version = _themes_version()  # once, not once per image
+    paths = _parallel(_render_theme, [(theme, s, side, cache_dir, version) for s in seeds], f"rendering {theme}")
     images = _read(paths)
     return Dataset(theme, images[:count], images[count:], info.flip_horizontal, info.flip_vertical)
 
