@@ -29,7 +29,10 @@ class TrainConfig:
     base_filters: int = opt(16, "Generator filters at the first level; doubles per level up to max_filters.")
     max_filters: int = opt(96, "Generator filter cap per level (keeps the model small).")
     depth: int = opt(6, "Generator down-sampling levels (256 px at depth 6 has a 4x4 bottleneck).")
-    disc_ratio: float = opt(1.0, "Discriminator width as a multiple of the generator's base_filters.")
+    padding: str = opt("reflect", "Generator convolution padding: reflect (no rims at the frame's edges) or zero.")
+    downsample: str = opt("blur+conv", "Generator down-sampling: conv (strided) or blur+conv (anti-aliased: no texture "
+                          "stamped on the encoder's grid).")
+    disc_ratio: float = opt(0.5, "Discriminator width as a multiple of the generator's base_filters.")
     downscale: int = opt(24, "Input transform: downscale factor before the bicubic upscale.")
     scale_min: float = opt(1.0, "Input transform: smallest random scale of the target, x crop size.")
     scale_max: float = opt(1.3, "Input transform: largest random scale of the target, x crop size.")
@@ -78,6 +81,8 @@ class SiteConfig:
     cache_dir: str = opt(".cache/convert", "Converted models, keyed by content hash and options.")
 
 
+PADDINGS = ("reflect", "zero")
+DOWNSAMPLINGS = ("conv", "blur+conv")
 QUANTIZATIONS = ("auto", "uint8", "uint8+float16", "uint16", "float16", "float32")
 
 
@@ -155,6 +160,10 @@ def validate(config, source: str):
         for name in ("flip_horizontal", "flip_vertical"):
             if getattr(c, name) not in ("yes", "no", "auto"):
                 bad(name, f"must be yes, no or auto, got {getattr(c, name)!r}")
+        if c.padding not in PADDINGS:
+            bad("padding", f"must be one of {', '.join(PADDINGS)}, got {c.padding!r}")
+        if c.downsample not in DOWNSAMPLINGS:
+            bad("downsample", f"must be one of {', '.join(DOWNSAMPLINGS)}, got {c.downsample!r}")
         if c.patience < 0:
             bad("patience", f"must be 0 (off) or positive, got {c.patience}")
         for name in ("batch_size", "steps", "checkpoint_every", "sample_every", "log_every", "val_every",

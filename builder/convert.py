@@ -122,11 +122,13 @@ def run_in_tfjs(model_json: Path, inputs: np.ndarray, backend: str = "wasm") -> 
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.f32", Path(tmp) / "out.f32"
         src.write_bytes(np.ascontiguousarray(inputs, "<f4").tobytes())
-        done = subprocess.run(["node", str(RUNNER), str(model_json), str(src), str(n), str(size), str(dst), backend],
-                              capture_output=True, text=True, cwd=ROOT)
+        done = subprocess.run(["node", str(RUNNER), str(Path(model_json).resolve()), str(src), str(n), str(size),
+                               str(dst), backend], capture_output=True, text=True, cwd=ROOT)
         if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise BuildError(f"{model_json}: tf.js could not run the converted model: {last}")
+            # Node ends a crash with its version line; the error is the last line that names one.
+            lines = done.stderr.strip().splitlines() or ["(no output)"]
+            reason = next((line for line in reversed(lines) if "Error" in line), lines[-1])
+            raise BuildError(f"{model_json}: tf.js could not run the converted model: {reason.strip()}")
         out = np.frombuffer(dst.read_bytes(), "<f4")
     return out.reshape(n, size, size, -1)
 

@@ -24,26 +24,37 @@ META_VERSION = 1
 def save_for_converter(generator, path: Path) -> None:
     """A TF SavedModel with one `serving_default` signature: gray (b, S, S, 1) -> rgb (b, S, S, 3).
 
+    The weights are stored as float16 and cast to float32 in the graph: the committed models
+    take half the space (1.8 MB instead of 3.6 MB), the converter folds the casts away, and
+    the outputs move by < 1e-3, far below what the site's uint8 quantization costs anyway.
+
     Not the Keras 3 layers-model route (it converts, then fails to load in tf.js), and not
     `model.export(format="tf_saved_model")` either: Keras 3.15's export archive tracks every
-    variable under two names and writes the weights twice (7.2 MB instead of 3.6 MB here).
+    variable under two names and writes the weights twice.
     """
     from builder.tfenv import tensorflow
 
     tf = tensorflow()
     size = generator.input.shape[1]
 
-    class Serving(tf.Module):
-        def __init__(self, model):
-            super().__init__()
-            self.generator = model
+    def stored(variables) -> list:
+        return [tf.Variable(tf.cast(v, tf.float16), trainable=False, name=v.name) for v in variables]
 
-        @tf.function(input_signature=[tf.TensorSpec([None, size, size, 1], tf.float32, name="gray")])
-        def serve(self, gray):
-            return {"rgb": self.generator(gray, training=False)}
+    # A plain tf.Module holding only the float16 copies: the generator itself is not tracked,
+    # so its float32 variables are not saved; `stateless_call` runs it on the given values.
+    module = tf.Module()
+    module.trainable = stored(generator.trainable_variables)
+    module.non_trainable = stored(generator.non_trainable_variables)
 
-    module = Serving(generator)
-    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 1], tf.float32, name="gray")])
+    def serve(gray):
+        as_float32 = lambda variables: [tf.cast(v, tf.float32) for v in variables]  # noqa: E731
+        rgb, _ = generator.stateless_call(as_float32(module.trainable), as_float32(module.non_trainable), gray,
+                                          training=False)
+        return {"rgb": rgb}
+
+    module.serve = serve
+    tf.saved_model.save(module, str(path), signatures={"serving_default": serve})
 
 
 def _title(name: str) -> str:
@@ -92,7 +103,8 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
             "transform": params.to_meta(),
             "architecture": {"base_filters": config.base_filters, "max_filters": config.max_filters,
                              "depth": config.depth, "upsampling": "bilinear resize + 3x3 conv",
-                             "norm": "instance"},
+                             "norm": "instance", "padding": config.padding,
+                             "downsample": config.downsample},
             "params": count_params(generator),
             "flops": conv_flops(generator),
             "steps": steps,

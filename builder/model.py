@@ -6,11 +6,15 @@ Choices made for the browser, where every visitor runs the generator 30 times a 
   `keras.ops.image.resize`, which converts to tf.js's native ResizeBilinear kernel; Keras
   UpSampling2D becomes Tile/Reshape ops that run 4x slower in tf.js wasm.
 - InstanceNorm, not BatchNorm (at batch 1 BatchNorm's running statistics gave grid artifacts).
+- reflect padding before every generator convolution, not zeros: zero padding tells the network
+  where the frame ends, and it painted bright rims and corner blotches there (converts to tf.js
+  MirrorPad, which both the WebGL and wasm backends run).
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 
@@ -43,11 +47,60 @@ class Upsample2x(layers.Layer):
         return ops.image.resize(x, (2 * h, 2 * w), interpolation="bilinear")
 
 
+@keras.saving.register_keras_serializable("builder")
+class ReflectPad(layers.Layer):
+    """Mirror `width` pixels around each spatial edge (converts to tf.js MirrorPad)."""
+
+    def __init__(self, width: int = 1, **kw):
+        super().__init__(**kw)
+        self.width = width
+
+    def call(self, x):
+        w = self.width
+        return ops.pad(x, [[0, 0], [w, w], [w, w], [0, 0]], mode="reflect")
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width}
+
+
+@keras.saving.register_keras_serializable("builder")
+class Blur(layers.Layer):
+    """A fixed 3x3 binomial low-pass per channel, reflect-padded (tf.js DepthwiseConv2dNative).
+
+    Put before a strided convolution it removes what would alias: without it the encoder's
+    output depends on where a shape falls on its 2^i-pixel grids, and the generator learned
+    to stamp invented texture on that lattice (Zhang, "Making convolutional networks
+    shift-invariant again", 2019)."""
+
+    def build(self, shape):
+        taps = np.array([1.0, 2.0, 1.0], np.float32)
+        kernel = np.outer(taps, taps) / 16.0
+        self.kernel = np.repeat(kernel[:, :, None, None], shape[-1], axis=2)  # (3, 3, C, 1), a constant
+
+    def call(self, x):
+        x = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="reflect")
+        return ops.depthwise_conv(x, self.kernel, strides=1, padding="valid")
+
+
+def padded_conv(x, filters: int, kernel: int, *, padding: str, strides: int = 1, **kw):
+    """A convolution whose output has ceil(size / strides) pixels, like padding="same".
+
+    For the kernels used here (3 at stride 1, 4 at stride 2 on even sizes) "same" pads one
+    pixel on each side, so reflect padding mirrors one pixel and convolves "valid".
+    """
+    if padding == "zero":
+        return layers.Conv2D(filters, kernel, strides=strides, padding="same", **kw)(x)
+    assert (kernel, strides) in ((3, 1), (4, 2)), (kernel, strides)
+    x = ReflectPad(1, name=f"{kw['name']}_pad")(x)
+    return layers.Conv2D(filters, kernel, strides=strides, padding="valid", **kw)(x)
+
+
 def level_filters(*, base_filters: int, max_filters: int, depth: int) -> list[int]:
     return [min(base_filters * 2 ** i, max_filters) for i in range(depth)]
 
 
-def build_generator(*, size: int, base_filters: int, max_filters: int, depth: int) -> keras.Model:
+def build_generator(*, size: int, base_filters: int, max_filters: int, depth: int,
+                    padding: str = "reflect", downsample: str = "conv") -> keras.Model:
     """U-Net, 1 channel in, 3 out (tanh), values in [-1, 1]."""
     init = keras.initializers.RandomNormal(0.0, 0.02)
     widths = level_filters(base_filters=base_filters, max_filters=max_filters, depth=depth)
@@ -55,8 +108,10 @@ def build_generator(*, size: int, base_filters: int, max_filters: int, depth: in
     gray = keras.Input((size, size, 1), name="gray")  # (b, S, S, 1)
     x, skips = gray, []
     for i, f in enumerate(widths):
-        x = layers.Conv2D(f, 4, strides=2, padding="same", kernel_initializer=init,
-                          use_bias=i == 0, name=f"down{i}")(x)  # (b, S/2^(i+1), S/2^(i+1), f)
+        if downsample == "blur+conv" and i > 0:  # the soft input itself has nothing to alias
+            x = Blur(name=f"down{i}_blur")(x)
+        x = padded_conv(x, f, 4, strides=2, padding=padding, kernel_initializer=init,
+                        use_bias=i == 0, name=f"down{i}")  # (b, S/2^(i+1), S/2^(i+1), f)
         if i > 0:
             x = InstanceNorm(name=f"down{i}_norm")(x)
         x = layers.LeakyReLU(0.2, name=f"down{i}_act")(x)
@@ -66,14 +121,14 @@ def build_generator(*, size: int, base_filters: int, max_filters: int, depth: in
     for i in reversed(range(depth - 1)):
         x = Upsample2x(name=f"up{i}_resize")(x)  # (b, S/2^(i+1), ..., widths[i+1])
         x = layers.Concatenate(name=f"up{i}_skip")([x, skips[i]])  # (..., widths[i+1] + widths[i])
-        x = layers.Conv2D(widths[i], 3, padding="same", kernel_initializer=init, use_bias=False,
-                          name=f"up{i}")(x)  # (b, S/2^(i+1), S/2^(i+1), widths[i])
+        x = padded_conv(x, widths[i], 3, padding=padding, kernel_initializer=init, use_bias=False,
+                        name=f"up{i}")  # (b, S/2^(i+1), S/2^(i+1), widths[i])
         x = InstanceNorm(name=f"up{i}_norm")(x)
         x = layers.ReLU(name=f"up{i}_act")(x)
 
     x = Upsample2x(name="out_resize")(x)  # (b, S, S, widths[0])
     x = layers.Concatenate(name="out_skip")([x, gray])  # the soft input itself, for alignment
-    x = layers.Conv2D(3, 3, padding="same", kernel_initializer=init, name="out")(x)  # (b, S, S, 3)
+    x = padded_conv(x, 3, 3, padding=padding, kernel_initializer=init, name="out")  # (b, S, S, 3)
     rgb = layers.Activation("tanh", name="rgb")(x)
     return keras.Model(gray, rgb, name="generator")
 

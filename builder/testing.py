@@ -29,7 +29,8 @@ def tiny_model(out_root: Path, *, name: str = "tiny", size: int = 64, seed: int 
     config = cfg.TrainConfig(name=name, dataset=theme, size=size, base_filters=4, max_filters=8, depth=3,
                              seed=seed, models_dir=str(out_root))
     keras.utils.set_random_seed(seed)
-    generator = build_generator(size=size, base_filters=4, max_filters=8, depth=3)
+    generator = build_generator(size=size, base_filters=4, max_filters=8, depth=3, padding=config.padding,
+                                downsample=config.downsample)
     out = generator.get_layer("out")
     kernel, bias = (w.numpy() for w in out.weights)
     kernel[1, 1, -1, :] += np.asarray(tint, np.float32)  # the last input channel is the soft input

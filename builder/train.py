@@ -61,7 +61,8 @@ class Trainer:
         keras.utils.set_random_seed(config.seed)
         with strategy.scope():
             self.generator = build_generator(size=config.size, base_filters=config.base_filters,
-                                             max_filters=config.max_filters, depth=config.depth)
+                                             max_filters=config.max_filters, depth=config.depth,
+                                             padding=config.padding, downsample=config.downsample)
             self.discriminator = build_discriminator(
                 size=config.size, base_filters=max(4, round(config.base_filters * config.disc_ratio)),
                 normalize=config.loss == "gan")
@@ -162,7 +163,8 @@ def resolve_config(overrides: dict, config_path: Path | None, resume: bool) -> c
         if config_path:
             base = dataclasses.replace(base, **cfg.to_dict(cfg.load(cfg.TrainConfig, config_path)))
         changed = {k: v for k, v in overrides.items() if getattr(base, k) != v}
-        locked = sorted(set(changed) & {"size", "base_filters", "max_filters", "depth", "disc_ratio", "loss"})
+        locked = sorted(set(changed) & {"size", "base_filters", "max_filters", "depth", "padding", "downsample",
+                                        "disc_ratio", "loss"})
         if locked:
             raise ConfigError(f"{saved}: --{locked[0].replace('_', '-')} cannot change when resuming "
                               f"(the checkpoint's networks depend on it); start a new --name instead")

@@ -87,6 +87,7 @@ def test_converted_graph_uses_native_resize_and_no_slow_ops(project):
     model_json = next((root / "site" / "models" / "tiny").glob("model.*.json"))
     ops = {node["op"] for node in json.loads(model_json.read_text())["modelTopology"]["node"]}
     assert "ResizeBilinear" in ops and "Conv2D" in ops
+    assert "MirrorPad" in ops  # reflect padding reaches tf.js as its own native kernel
     assert not ops & {"Tile", "Conv2DBackpropInput", "FusedBatchNormV3", "Reshape"}
 
 

@@ -43,3 +43,39 @@ def test_no_transposed_convolution_or_upsampling_layer():
     graph = tf.function(g).get_concrete_function(tf.TensorSpec((1, 64, 64, 1))).graph
     ops = {op.type for op in graph.get_operations()}
     assert "ResizeBilinear" in ops and not ops & {"Tile", "Conv2DBackpropInput", "FusedBatchNormV3"}
+
+
+def test_reflect_padding_keeps_a_uniform_input_uniform_to_the_edges():
+    """Zero padding tells every layer where the frame ends; trained, it paints rims there.
+    With reflect padding an untrained network already maps a blank wall to a blank picture."""
+    flat = np.full((1, 64, 64, 1), 0.3, np.float32)
+    spread = {}
+    for padding in ("reflect", "zero"):
+        tf.keras.utils.set_random_seed(1)
+        g = build_generator(size=64, base_filters=4, max_filters=8, depth=3, padding=padding)
+        y = g(flat).numpy()
+        spread[padding] = float(y.max(axis=(1, 2)).max() - y.min(axis=(1, 2)).min())
+    # Not exactly 0: InstanceNorm divides float rounding by the sqrt of a near-zero variance.
+    assert spread["reflect"] < 0.05 and spread["zero"] > 0.3, spread
+    graph = tf.function(g).get_concrete_function(tf.TensorSpec((1, 64, 64, 1))).graph
+    assert "MirrorPad" not in {op.type for op in graph.get_operations()}  # zero: no pad op at all
+
+
+def test_blur_removes_what_a_stride_of_two_would_alias_and_keeps_the_rest():
+    from builder.model import Blur
+
+    n = 16
+    checker = (np.indices((n, n)).sum(0) % 2 * 2 - 1.0).astype(np.float32)[None, ..., None]
+    ramp = np.tile(np.linspace(-1, 1, n, dtype=np.float32), (n, 1))[None, ..., None]
+    blur = Blur()
+    assert np.abs(blur(checker).numpy()[:, 1:-1, 1:-1]).max() < 1e-6  # Nyquist: gone
+    assert np.abs(blur(ramp).numpy() - ramp)[:, :, 1:-1].max() < 1e-6  # a linear gradient: untouched
+    assert np.allclose(Blur()(np.full((1, n, n, 3), 0.7, np.float32)).numpy(), 0.7)
+
+
+def test_anti_aliased_down_sampling_adds_blurs_but_no_weights():
+    plain = build_generator(size=64, base_filters=4, max_filters=8, depth=3)
+    smooth = build_generator(size=64, base_filters=4, max_filters=8, depth=3, downsample="blur+conv")
+    assert count_params(smooth) == count_params(plain)
+    graph = tf.function(smooth).get_concrete_function(tf.TensorSpec((1, 64, 64, 1))).graph
+    assert sum(op.type == "DepthwiseConv2dNative" for op in graph.get_operations()) == 2  # levels 1 and 2

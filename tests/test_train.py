@@ -116,3 +116,26 @@ def test_wgan_gp_trains_with_finite_losses(tiny):
     records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 3]
     assert all(abs(r[k]) < 1e6 for r in records for k in ("g_gan", "g_l1", "d"))
+
+
+def test_the_saved_model_stores_float16_weights_and_still_matches_the_generator(tmp_path):
+    import numpy as np
+
+    from builder.export import save_for_converter
+    from builder.model import build_generator
+    from builder.tfenv import tensorflow
+
+    tf = tensorflow()
+    tf.keras.utils.set_random_seed(3)
+    generator = build_generator(size=32, base_filters=8, max_filters=16, depth=3)
+    save_for_converter(generator, tmp_path / "sm")
+
+    stored = tf.train.load_checkpoint(str(tmp_path / "sm" / "variables" / "variables"))
+    dtypes = {name: dtype for name, dtype in stored.get_variable_to_dtype_map().items()
+              if "OBJECT_GRAPH" not in name and "save_counter" not in name}
+    assert len(dtypes) == len(generator.weights) and set(dtypes.values()) == {tf.float16}
+
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 1)).astype(np.float32)
+    serve = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
+    served = next(iter(serve(tf.constant(x)).values())).numpy()
+    assert np.abs(served - generator(x).numpy()).max() < 2e-3
