@@ -133,14 +133,23 @@ def run_in_tfjs(model_json: Path, inputs: np.ndarray, backend: str = "wasm") -> 
     return out.reshape(n, size, size, -1)
 
 
-def reference_outputs(saved_model: Path, inputs: np.ndarray) -> np.ndarray:
-    """The float32 generator's outputs, from the SavedModel itself."""
+def load_saved_model(saved_model: Path):
+    """The SavedModel's `serving_default`, loaded once, as a function (n, S, S, 1) -> (n, S, S, 3)."""
     from builder.tfenv import tensorflow
 
     tf = tensorflow()
     serve = tf.saved_model.load(str(saved_model)).signatures["serving_default"]
-    outputs = [next(iter(serve(tf.constant(inputs[i:i + 1])).values())).numpy() for i in range(len(inputs))]
-    return np.concatenate(outputs)
+
+    def run(inputs: np.ndarray) -> np.ndarray:
+        outputs = [next(iter(serve(tf.constant(inputs[i:i + 1])).values())).numpy() for i in range(len(inputs))]
+        return np.concatenate(outputs)
+
+    return run
+
+
+def reference_outputs(saved_model: Path, inputs: np.ndarray) -> np.ndarray:
+    """The float32 generator's outputs, from the SavedModel itself."""
+    return load_saved_model(saved_model)(inputs)
 
 
 def check_inputs(meta: dict) -> np.ndarray:

@@ -47,6 +47,11 @@ class Upsample2x(layers.Layer):
         return ops.image.resize(x, (2 * h, 2 * w), interpolation="bilinear")
 
 
+def reflect_pad(x, width: int):
+    """Mirror `width` pixels around each spatial edge of (b, h, w, c) (tf.js MirrorPad)."""
+    return ops.pad(x, [[0, 0], [width, width], [width, width], [0, 0]], mode="reflect")
+
+
 @keras.saving.register_keras_serializable("builder")
 class ReflectPad(layers.Layer):
     """Mirror `width` pixels around each spatial edge (converts to tf.js MirrorPad)."""
@@ -56,8 +61,7 @@ class ReflectPad(layers.Layer):
         self.width = width
 
     def call(self, x):
-        w = self.width
-        return ops.pad(x, [[0, 0], [w, w], [w, w], [0, 0]], mode="reflect")
+        return reflect_pad(x, self.width)
 
     def get_config(self):
         return {**super().get_config(), "width": self.width}
@@ -78,8 +82,7 @@ class Blur(layers.Layer):
         self.kernel = np.repeat(kernel[:, :, None, None], shape[-1], axis=2)  # (3, 3, C, 1), a constant
 
     def call(self, x):
-        x = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="reflect")
-        return ops.depthwise_conv(x, self.kernel, strides=1, padding="valid")
+        return ops.depthwise_conv(reflect_pad(x, 1), self.kernel, strides=1, padding="valid")
 
 
 def padded_conv(x, filters: int, kernel: int, *, padding: str, strides: int = 1, **kw):
@@ -100,7 +103,7 @@ def level_filters(*, base_filters: int, max_filters: int, depth: int) -> list[in
 
 
 def build_generator(*, size: int, base_filters: int, max_filters: int, depth: int,
-                    padding: str = "reflect", downsample: str = "conv") -> keras.Model:
+                    padding: str = "reflect", downsample: str = "blur+conv") -> keras.Model:
     """U-Net, 1 channel in, 3 out (tanh), values in [-1, 1]."""
     init = keras.initializers.RandomNormal(0.0, 0.02)
     widths = level_filters(base_filters=base_filters, max_filters=max_filters, depth=depth)

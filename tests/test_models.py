@@ -9,12 +9,11 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from builder.build import read_meta
+from builder.convert import load_saved_model
 from builder.photos import photo_inputs
 from builder.themes import render
-from builder.tfenv import tensorflow
 from builder.transform import LUMA, TransformParams
 
-tf = tensorflow()
 MODELS = Path(__file__).resolve().parent.parent / "models"
 COMMITTED = sorted(p.name for p in MODELS.iterdir() if (p / "meta.json").is_file())
 
@@ -27,15 +26,14 @@ def test_at_least_two_themes_are_committed():
 def model(request):
     path = MODELS / request.param
     meta = read_meta(path)
-    serve = tf.saved_model.load(str(path / "saved_model")).signatures["serving_default"]
+    generate = load_saved_model(path / "saved_model")
     params = TransformParams(size=meta["input"]["size"], downscale=meta["transform"]["downscale"])
     _, inputs = photo_inputs(params)
-    outputs = np.concatenate([next(iter(serve(tf.constant(x[None])).values())).numpy() for x in inputs])
-    return path, meta, inputs, outputs
+    return path, meta, inputs, generate(inputs), generate
 
 
 def test_model_directory_is_complete(model):
-    path, meta, _, _ = model
+    path, meta, _, _, _ = model
     assert meta["input"]["size"] == 256 and meta["params"] <= 1_000_000
     for key in ("loss_curve", "samples", "evidence", "preview"):
         assert meta[key] and (path / meta[key]).is_file(), key
@@ -45,7 +43,7 @@ def test_model_directory_is_complete(model):
 
 def test_output_follows_the_input_on_real_photographs(model):
     """Bright regions of the input become bright regions of the output."""
-    _, _, inputs, outputs = model
+    _, _, inputs, outputs, _ = model
     for x, y in zip(inputs, outputs):
         lum_in = x[..., 0].ravel()
         lum_out = (y @ np.asarray(LUMA, np.float32)).ravel()
@@ -53,7 +51,7 @@ def test_output_follows_the_input_on_real_photographs(model):
 
 
 def test_output_is_vivid_and_structured(model):
-    _, _, inputs, outputs = model
+    _, _, inputs, outputs, _ = model
     rgb = (outputs + 1) / 2
     saturation = rgb.max(-1) - rgb.min(-1)
     assert saturation.mean() > 0.08, "output should be colourful, not grey"
@@ -78,7 +76,7 @@ def checkerboard_score(rgb: np.ndarray) -> float:
 
 
 def test_no_checkerboard(model):
-    _, _, _, outputs = model
+    _, _, _, outputs, _ = model
     n = outputs.shape[1]
     checker = np.indices((n, n)).sum(0) % 2 * 2 - 1.0  # what a checkerboard artifact looks like
     for y in outputs:
@@ -120,7 +118,7 @@ KNOWN_LATTICE = {
 def test_detail_does_not_repeat_more_than_in_the_theme_itself(model, request):
     """No lattice of stamped detail: the output repeats itself no more than the theme's own
     pictures do (waves are quasi-periodic; stars are not)."""
-    _, meta, _, outputs = model
+    _, meta, _, outputs, _ = model
     if meta["name"] in KNOWN_LATTICE:
         request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_LATTICE[meta["name"]]))
     n = outputs.shape[1]
@@ -138,11 +136,9 @@ def test_detail_does_not_repeat_more_than_in_the_theme_itself(model, request):
 
 def test_a_uniform_scene_gives_a_uniform_picture(model):
     """A blank wall in front of the camera: no frame, rims or corner blotches at the edges."""
-    path, _, inputs, _ = model
-    serve = tf.saved_model.load(str(path / "saved_model")).signatures["serving_default"]
+    _, _, inputs, _, generate = model
     levels = np.array([-0.6, -0.2, 0.2, 0.6], np.float32)[:, None, None, None]
-    flat = np.broadcast_to(levels, (len(levels), *inputs.shape[1:])).copy()
-    outputs = next(iter(serve(tf.constant(flat)).values())).numpy()
+    outputs = generate(np.broadcast_to(levels, (len(levels), *inputs.shape[1:])).copy())
     luminance = outputs @ np.asarray(LUMA, np.float32)  # (levels, S, S)
     spread = luminance.max(axis=(1, 2)) - luminance.min(axis=(1, 2))
     assert spread.max() < 0.05, spread
