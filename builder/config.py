@@ -32,6 +32,8 @@ class TrainConfig:
     padding: str = opt("reflect", "Generator convolution padding: reflect (no rims at the frame's edges) or zero.")
     downsample: str = opt("blur+conv", "Generator down-sampling: conv (strided) or blur+conv (anti-aliased: no texture "
                           "stamped on the encoder's grid).")
+    noise: str = opt("half", "Generator noise texture, added at half or quarter resolution (fresh each training step, "
+                     "fixed in the exported model: invented detail does not sit on the network's grid), or none.")
     disc_ratio: float = opt(0.5, "Discriminator width as a multiple of the generator's base_filters.")
     downscale: int = opt(24, "Input transform: downscale factor before the bicubic upscale.")
     scale_min: float = opt(1.0, "Input transform: smallest random scale of the target, x crop size.")
@@ -83,6 +85,7 @@ class SiteConfig:
 
 PADDINGS = ("reflect", "zero")
 DOWNSAMPLINGS = ("conv", "blur+conv")
+NOISES = ("half", "quarter", "none")
 QUANTIZATIONS = ("auto", "uint8", "uint8+float16", "uint16", "float16", "float32")
 
 
@@ -164,6 +167,8 @@ def validate(config, source: str):
             bad("padding", f"must be one of {', '.join(PADDINGS)}, got {c.padding!r}")
         if c.downsample not in DOWNSAMPLINGS:
             bad("downsample", f"must be one of {', '.join(DOWNSAMPLINGS)}, got {c.downsample!r}")
+        if c.noise not in NOISES:
+            bad("noise", f"must be one of {', '.join(NOISES)}, got {c.noise!r}")
         if c.patience < 0:
             bad("patience", f"must be 0 (off) or positive, got {c.patience}")
         for name in ("batch_size", "steps", "checkpoint_every", "sample_every", "log_every", "val_every",

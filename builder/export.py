@@ -104,7 +104,7 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
             "architecture": {"base_filters": config.base_filters, "max_filters": config.max_filters,
                              "depth": config.depth, "upsampling": "bilinear resize + 3x3 conv",
                              "norm": "instance", "padding": config.padding,
-                             "downsample": config.downsample},
+                             "downsample": config.downsample, "noise": config.noise},
             "params": count_params(generator),
             "flops": conv_flops(generator),
             "steps": steps,

@@ -30,10 +30,10 @@ def tiny_model(out_root: Path, *, name: str = "tiny", size: int = 64, seed: int 
                              seed=seed, models_dir=str(out_root))
     keras.utils.set_random_seed(seed)
     generator = build_generator(size=size, base_filters=4, max_filters=8, depth=3, padding=config.padding,
-                                downsample=config.downsample)
+                                downsample=config.downsample, noise=config.noise)
     out = generator.get_layer("out")
-    kernel, bias = (w.numpy() for w in out.weights)
-    kernel[1, 1, -1, :] += np.asarray(tint, np.float32)  # the last input channel is the soft input
-    out.set_weights([kernel, bias])
+    features, gray, bias = (w.numpy() for w in out.weights)  # out joins the features and the soft input
+    gray[1, 1, 0, :] += np.asarray(tint, np.float32)
+    out.set_weights([features, gray, bias])
     params = TransformParams(size=size, downscale=config.downscale)
     return export_model(generator, config, params, None, steps=0, dataset_name=theme, out_root=Path(out_root))

@@ -89,6 +89,9 @@ def test_converted_graph_uses_native_resize_and_no_slow_ops(project):
     assert "ResizeBilinear" in ops and "Conv2D" in ops
     assert "MirrorPad" in ops  # reflect padding reaches tf.js as its own native kernel
     assert not ops & {"Tile", "Conv2DBackpropInput", "FusedBatchNormV3", "Reshape"}
+    # Skip connections are joined by convolving each part (tf.js wasm copies concatenations
+    # slowly), with whole kernels (no per-frame weight slicing).
+    assert not ops & {"ConcatV2", "StridedSlice"}
 
 
 def test_quantization_is_measured_and_reported(project):

@@ -53,7 +53,8 @@ def test_reflect_padding_keeps_a_uniform_input_uniform_to_the_edges():
     spread = {}
     for padding in ("reflect", "zero"):
         tf.keras.utils.set_random_seed(1)
-        g = build_generator(size=64, base_filters=4, max_filters=8, depth=3, padding=padding, downsample="conv")
+        g = build_generator(size=64, base_filters=4, max_filters=8, depth=3, padding=padding, downsample="conv",
+                            noise="none")
         y = g(flat).numpy()
         spread[padding] = float(y.max(axis=(1, 2)).max() - y.min(axis=(1, 2)).min())
     # Not exactly 0: InstanceNorm divides float rounding by the sqrt of a near-zero variance.
@@ -80,3 +81,54 @@ def test_anti_aliased_down_sampling_adds_blurs_but_no_weights():
     assert count_params(smooth) == count_params(plain)
     graph = tf.function(smooth).get_concrete_function(tf.TensorSpec((1, 64, 64, 1))).graph
     assert sum(op.type == "DepthwiseConv2dNative" for op in graph.get_operations()) == 2  # levels 1 and 2
+
+
+@pytest.mark.parametrize("noise, shape", [("half", (32, 32, 1)), ("quarter", (16, 16, 1))])
+def test_noise_texture_is_drawn_anew_in_training_and_fixed_in_use(noise, shape):
+    """Training sees fresh noise each step; the exported model one stored pattern (no flicker)."""
+    g = build_generator(size=64, base_filters=4, max_filters=8, depth=3, noise=noise)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 64, 64, 1)).astype(np.float32)
+    assert np.abs(g(x, training=True).numpy() - g(x, training=True).numpy()).max() > 1e-3
+    fixed = g(x, training=False).numpy()
+    assert np.array_equal(fixed, g(x, training=False).numpy())
+    pattern = g.get_layer("noise").pattern
+    assert pattern.shape == shape and not pattern.trainable
+    pattern.assign(-pattern.numpy())  # the output does depend on the stored pattern
+    assert np.abs(g(x, training=False).numpy() - fixed).max() > 1e-3
+
+    quiet = build_generator(size=64, base_filters=4, max_filters=8, depth=3, noise="none")
+    assert np.array_equal(quiet(x, training=True).numpy(), quiet(x, training=True).numpy())
+    assert "noise" not in {layer.name for layer in quiet.layers}
+
+
+def test_noise_is_smooth_and_of_unit_strength():
+    """No power at the Nyquist frequency (upsampled, then folded by the output tanh, it became a
+    checkerboard), and unit variance, so the learned strengths mean what they say."""
+    from builder.model import smooth_noise
+
+    noise = smooth_noise(np.random.default_rng(0).normal(size=(4, 130, 130, 1)).astype(np.float32)).numpy()[..., 0]
+    assert noise.shape == (4, 128, 128) and 0.95 < noise.std() < 1.05
+    power = np.abs(np.fft.fft2(noise)) ** 2
+    assert power[:, 64, 64].mean() < 1e-3 * power.mean()  # white noise: about 1x
+    assert power[:, 64, :].mean() < 0.01 * power.mean()  # the Nyquist row: gone
+
+
+@pytest.mark.parametrize("padding", ["reflect", "zero"])
+def test_join_conv_is_a_convolution_of_the_concatenated_inputs(padding):
+    """The output layer sums one convolution per input (tf.js wasm concatenates a 1-channel tensor
+    slowly); it must compute exactly what one convolution of the concatenation would."""
+    import keras
+
+    from builder.model import JoinConv, padded_conv
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(2, 16, 16, 5)).astype(np.float32)
+    gray = rng.normal(size=(2, 16, 16, 1)).astype(np.float32)
+    join = JoinConv(3, padding, name="out")
+    join([features, gray])
+    join.bias.assign(rng.normal(size=3).astype(np.float32))
+    both = keras.Input((16, 16, 6))
+    plain = keras.Model(both, padded_conv(both, 3, 3, padding=padding, name="out"))
+    plain.get_layer("out").set_weights([np.concatenate([k.numpy() for k in join.kernels], axis=2), join.bias.numpy()])
+    expected = plain(np.concatenate([features, gray], axis=-1)).numpy()
+    assert np.abs(join([features, gray]).numpy() - expected).max() < 1e-5
