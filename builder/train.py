@@ -200,6 +200,8 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
     manager = tf.train.CheckpointManager(trainer.checkpoint, ckpt_dir, max_to_keep=3)
     if resume and manager.latest_checkpoint:
         trainer.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        for optimizer in (trainer.g_opt, trainer.d_opt):  # the checkpoint restored the old rate; --lr wins
+            optimizer.learning_rate = config.lr
         print(f"resumed {manager.latest_checkpoint} at step {int(trainer.step)}")
 
     start = int(trainer.step)

@@ -65,6 +65,17 @@ def test_resume_continues_the_step_count(tiny):
     assert (run / "ckpt" / "ckpt-9.index").is_file()
 
 
+def test_resume_with_a_new_learning_rate_uses_it(tiny):
+    """The checkpoint holds the optimizers' old rate; a resumed run's --lr must win over it."""
+    tf = tensorflow()
+    train(tiny, export=False)
+    slower = resolve_config({"name": "t", "runs_dir": tiny.runs_dir, "steps": 9, "lr": 5e-5}, None, resume=True)
+    run = train(slower, resume=True, export=False)
+    saved = tf.train.load_checkpoint(str(run / "ckpt" / "ckpt-9"))
+    for optimizer in ("g_opt", "d_opt"):
+        assert saved.get_tensor(f"{optimizer}/_learning_rate/.ATTRIBUTES/VARIABLE_VALUE") == pytest.approx(5e-5)
+
+
 def test_a_new_run_over_an_old_one_or_a_changed_network_is_refused(tiny):
     train(tiny, export=False)
     with pytest.raises(ConfigError, match="--resume"):
