@@ -83,6 +83,16 @@ class SiteConfig:
     cache_dir: str = opt(".cache/convert", "Converted models, keyed by content hash and options.")
 
 
+# The TrainConfig fields that shape the generator: build_generator's arguments, and what a
+# resumed run may not change.
+GENERATOR_FIELDS = ("size", "base_filters", "max_filters", "depth", "padding", "downsample", "noise")
+
+
+def generator_options(config: TrainConfig) -> dict:
+    """build_generator's keyword arguments for a run's config."""
+    return {name: getattr(config, name) for name in GENERATOR_FIELDS}
+
+
 PADDINGS = ("reflect", "zero")
 DOWNSAMPLINGS = ("conv", "blur+conv")
 NOISES = ("half", "quarter", "none")

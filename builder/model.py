@@ -54,6 +54,9 @@ class Upsample2x(layers.Layer):
         return ops.image.resize(x, (2 * h, 2 * w), interpolation="bilinear")
 
 
+BINOMIAL_3X3 = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0]).astype(np.float32)  # sums to 16; squares to 36
+
+
 def reflect_pad(x, width: int):
     """Mirror `width` pixels around each spatial edge of (b, h, w, c) (tf.js MirrorPad)."""
     return ops.pad(x, [[0, 0], [width, width], [width, width], [0, 0]], mode="reflect")
@@ -84,8 +87,7 @@ class Blur(layers.Layer):
     shift-invariant again", 2019)."""
 
     def build(self, shape):
-        taps = np.array([1.0, 2.0, 1.0], np.float32)
-        kernel = np.outer(taps, taps) / 16.0
+        kernel = BINOMIAL_3X3 / 16.0  # sum 1: a low-pass that keeps the mean
         self.kernel = np.repeat(kernel[:, :, None, None], shape[-1], axis=2)  # (3, 3, C, 1), a constant
 
     def call(self, x):
@@ -98,8 +100,7 @@ def smooth_noise(field):
     White noise carries its full power at the Nyquist frequency; bilinear upsampling moves that
     to a 4-px period and the output tanh, where it saturates, folds it into a 2-px checkerboard
     (with white noise the test photographs showed Nyquist peaks 100-500x their surroundings)."""
-    taps = np.array([1.0, 2.0, 1.0], np.float32)
-    kernel = np.outer(taps, taps) / 6.0  # sum of squares 1: the output keeps unit variance
+    kernel = BINOMIAL_3X3 / 6.0  # sum of squares 1: the output keeps unit variance
     return ops.conv(field, kernel[:, :, None, None], padding="valid")
 
 

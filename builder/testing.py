@@ -29,8 +29,7 @@ def tiny_model(out_root: Path, *, name: str = "tiny", size: int = 64, seed: int 
     config = cfg.TrainConfig(name=name, dataset=theme, size=size, base_filters=4, max_filters=8, depth=3,
                              seed=seed, models_dir=str(out_root))
     keras.utils.set_random_seed(seed)
-    generator = build_generator(size=size, base_filters=4, max_filters=8, depth=3, padding=config.padding,
-                                downsample=config.downsample, noise=config.noise)
+    generator = build_generator(**cfg.generator_options(config))
     out = generator.get_layer("out")
     features, gray, bias = (w.numpy() for w in out.weights)  # out joins the features and the soft input
     gray[1, 1, 0, :] += np.asarray(tint, np.float32)

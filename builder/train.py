@@ -60,10 +60,7 @@ class Trainer:
         self.config, self.strategy = config, strategy
         keras.utils.set_random_seed(config.seed)
         with strategy.scope():
-            self.generator = build_generator(size=config.size, base_filters=config.base_filters,
-                                             max_filters=config.max_filters, depth=config.depth,
-                                             padding=config.padding, downsample=config.downsample,
-                                             noise=config.noise)
+            self.generator = build_generator(**cfg.generator_options(config))
             self.discriminator = build_discriminator(
                 size=config.size, base_filters=max(4, round(config.base_filters * config.disc_ratio)),
                 normalize=config.loss == "gan")
@@ -164,8 +161,7 @@ def resolve_config(overrides: dict, config_path: Path | None, resume: bool) -> c
         if config_path:
             base = dataclasses.replace(base, **cfg.to_dict(cfg.load(cfg.TrainConfig, config_path)))
         changed = {k: v for k, v in overrides.items() if getattr(base, k) != v}
-        locked = sorted(set(changed) & {"size", "base_filters", "max_filters", "depth", "padding", "downsample",
-                                        "noise", "disc_ratio", "loss"})
+        locked = sorted(set(changed) & {*cfg.GENERATOR_FIELDS, "disc_ratio", "loss"})
         if locked:
             raise ConfigError(f"{saved}: --{locked[0].replace('_', '-')} cannot change when resuming "
                               f"(the checkpoint's networks depend on it); start a new --name instead")

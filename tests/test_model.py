@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from builder.config import TrainConfig
+from builder.config import TrainConfig, generator_options
 from builder.model import build_discriminator, build_generator, conv_flops, count_params
 from builder.tfenv import tensorflow
 
@@ -28,8 +28,7 @@ def test_discriminator_gives_a_patch_grid():
 
 def test_default_generator_fits_the_budget():
     c = TrainConfig()
-    g = build_generator(size=c.size, base_filters=c.base_filters, max_filters=c.max_filters, depth=c.depth,
-                        padding=c.padding, downsample=c.downsample)
+    g = build_generator(**generator_options(c))
     assert c.size == 256
     assert count_params(g) <= 1_000_000, "the default model must stay <= 1.0 M parameters (<= 1 MB at uint8)"
     assert 0.2e9 < conv_flops(g) < 2e9
