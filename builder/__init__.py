@@ -8,3 +8,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # tensorflowjs imports decision forests, whose welcome banner imports IPython when stdout is
 # not a terminal (pytest, CI, pipes).
 os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent  # templates/, js/, glsl/, netlify.toml live here

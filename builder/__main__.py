@@ -15,20 +15,20 @@ from builder.errors import BuilderError
 
 
 def _train(args) -> None:
-    from builder.train import resolve_config, train
+    from builder.training.train import resolve_config, train
 
     config = resolve_config(cfg.overrides_from(args, cfg.TrainConfig), args.config, args.resume)
     train(config, resume=args.resume, export=not args.no_export)
 
 
 def _export(args) -> None:
-    from builder.export import export_run
+    from builder.training.export import export_run
 
     print(f"exported {export_run(Path(args.runs_dir) / args.name)}")
 
 
 def _build(args) -> None:
-    from builder.build import build_site
+    from builder.site.build import build_site
 
     config = cfg.load(cfg.SiteConfig, args.config, cfg.overrides_from(args, cfg.SiteConfig))
     report = build_site(config, Path(config.out_dir))
@@ -36,13 +36,13 @@ def _build(args) -> None:
 
 
 def _serve(args) -> None:
-    from builder import serve
+    from builder.site import serve
 
     serve.command(args)
 
 
 def _bench(args) -> None:
-    from builder import bench
+    from builder.measure import bench
 
     bench.command(args)
 
@@ -75,11 +75,11 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_build)
 
     s = sub.add_parser("serve", help="serve site/ on 127.0.0.1 with the netlify.toml headers")
-    _add_lazy(s, "serve")
+    _add_lazy(s, "builder.site.serve")
     s.set_defaults(func=_serve)
 
     m = sub.add_parser("bench", help="measure frame rate and memory in headless Chromium; write JSON")
-    _add_lazy(m, "bench")
+    _add_lazy(m, "builder.measure.bench")
     m.set_defaults(func=_bench)
     return p
 
@@ -87,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
 def _add_lazy(p: argparse.ArgumentParser, module: str) -> None:
     import importlib
 
-    importlib.import_module(f"builder.{module}").add_arguments(p)
+    importlib.import_module(module).add_arguments(p)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,10 +5,7 @@ switch to); tests that need the committed models ask for `real_site` / `real_ser
 """
 
 import hashlib
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # `pytest` from anywhere imports `builder`
     sys.path.insert(0, str(REPO_ROOT))
 
-from builder.browser import DemoPage, launch_chromium, new_context, open_demo, write_fake_camera_y4m  # noqa: E402
+from builder.atomic import new_dir  # noqa: E402
+from builder.measure.browser import DemoPage, launch_chromium, new_context, open_demo, write_fake_camera_y4m  # noqa: E402
 
 # name -> colour tint of the tiny model's output; distinct, so a switch shows. Default first.
 TINY_MODELS = {"tiny_a": (2.0, 0.6, -1.2), "tiny_b": (-1.2, 0.4, 2.0)}
@@ -36,7 +34,7 @@ def pytest_collection_modifyitems(items):
 # --- sites --------------------------------------------------------------------------------------
 
 def _build(config, out_dir: Path) -> Path:
-    from builder.build import build_site
+    from builder.site.build import build_site
 
     build_site(config, out_dir)
     if not (out_dir / "index.html").is_file():
@@ -44,9 +42,13 @@ def _build(config, out_dir: Path) -> Path:
     return out_dir
 
 
-# The modules whose code decides what tiny_model() writes: the cache key of the tiny models.
-TINY_MODEL_SOURCES = ("testing.py", "model.py", "export.py", "transform.py", "config.py", "photos.py",
-                      "plots.py", "tfenv.py")
+def builder_source_hash() -> "hashlib._Hash":
+    """A hash of every file of builder/: the cache key of what its code makes (no hand-kept list)."""
+    key = hashlib.sha256()
+    for path in sorted((REPO_ROOT / "builder").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            key.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return key
 
 
 @pytest.fixture(scope="session")
@@ -56,21 +58,15 @@ def tiny_models_dir() -> Path:
     Exporting them costs most of a minute (TensorFlow, the SavedModel, the evidence plots), so
     they are kept in .cache/test-models/, keyed by the exporting code and TINY_MODELS.
     """
-    key = hashlib.sha256(repr(sorted(TINY_MODELS.items())).encode())
-    for name in TINY_MODEL_SOURCES:
-        key.update((REPO_ROOT / "builder" / name).read_bytes())
+    key = builder_source_hash()
+    key.update(repr(sorted(TINY_MODELS.items())).encode())
     models_dir = REPO_ROOT / ".cache" / "test-models" / key.hexdigest()[:16]
     if not models_dir.is_dir():
-        from builder.testing import tiny_model
+        from builder.training.tiny import tiny_model
 
-        models_dir.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=models_dir.parent))
-        try:
+        with new_dir(models_dir) as work:  # complete or absent, even if interrupted
             for seed, (name, tint) in enumerate(TINY_MODELS.items()):
                 tiny_model(work, name=name, size=64, seed=seed, tint=tint)
-            os.replace(work, models_dir)  # complete or absent, even if interrupted
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
     return models_dir
 
 
@@ -106,7 +102,7 @@ def real_site(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def server(built_site) -> str:
     """Base URL (ending in '/') of the tiny-model site, served with netlify.toml's headers."""
-    from builder.serve import serving
+    from builder.site.serve import serving
 
     with serving(built_site) as url:
         yield url
@@ -114,7 +110,7 @@ def server(built_site) -> str:
 
 @pytest.fixture(scope="session")
 def real_server(real_site) -> str:
-    from builder.serve import serving
+    from builder.site.serve import serving
 
     with serving(real_site) as url:
         yield url

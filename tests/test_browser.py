@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from builder.browser import new_context, open_demo, write_fake_camera_y4m
+from builder.measure.browser import new_context, open_demo, write_fake_camera_y4m
 
 BACKENDS = ["webgl", "wasm"]
 OUTPUT_CANVAS = "#output-view canvas"  # the generated picture

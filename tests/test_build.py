@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from builder.build import build_site
+from builder.site.build import build_site
 from builder.config import load_site_config
-from builder.convert import check_inputs, psnr_db, reference_outputs, run_in_tfjs
-from builder.testing import tiny_model
+from builder.site.convert import check_inputs, psnr_db, reference_outputs, run_in_tfjs
+from builder.training.tiny import tiny_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARD_BYTES = 1024  # small, so the tiny models (~3.4 kB at uint8) are split into several shards

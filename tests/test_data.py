@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from builder.data import cache_side, load_folder
+from builder.training.data import cache_side, load_folder
 from builder.errors import DataError
 
 SIZE = 64

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from builder.config import TrainConfig, generator_options
-from builder.model import build_discriminator, build_generator, conv_flops, count_params
+from builder.training.model import build_discriminator, build_generator, conv_flops, count_params
 from builder.tfenv import tensorflow
 
 tf = tensorflow()
@@ -63,7 +63,7 @@ def test_reflect_padding_keeps_a_uniform_input_uniform_to_the_edges():
 
 
 def test_blur_removes_what_a_stride_of_two_would_alias_and_keeps_the_rest():
-    from builder.model import Blur
+    from builder.training.model import Blur
 
     n = 16
     checker = (np.indices((n, n)).sum(0) % 2 * 2 - 1.0).astype(np.float32)[None, ..., None]
@@ -103,7 +103,7 @@ def test_noise_texture_is_drawn_anew_in_training_and_fixed_in_use(noise, shape):
 def test_noise_is_smooth_and_of_unit_strength():
     """No power at the Nyquist frequency (upsampled, then folded by the output tanh, it became a
     checkerboard), and unit variance, so the learned strengths mean what they say."""
-    from builder.model import smooth_noise
+    from builder.training.model import smooth_noise
 
     noise = smooth_noise(np.random.default_rng(0).normal(size=(4, 130, 130, 1)).astype(np.float32)).numpy()[..., 0]
     assert noise.shape == (4, 128, 128) and 0.95 < noise.std() < 1.05
@@ -118,7 +118,7 @@ def test_join_conv_is_a_convolution_of_the_concatenated_inputs(padding):
     slowly); it must compute exactly what one convolution of the concatenation would."""
     import keras
 
-    from builder.model import JoinConv, padded_conv
+    from builder.training.model import JoinConv, padded_conv
 
     rng = np.random.default_rng(0)
     features = rng.normal(size=(2, 16, 16, 5)).astype(np.float32)

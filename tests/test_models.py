@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from builder.build import read_meta
-from builder.convert import load_saved_model
-from builder.photos import photo_inputs
-from builder.themes import render
-from builder.transform import LUMA, TransformParams
+from builder.site.build import read_meta
+from builder.site.convert import load_saved_model
+from builder.training.photos import photo_inputs
+from builder.training.themes import render
+from builder.training.transform import LUMA, TransformParams
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 COMMITTED = sorted(p.name for p in MODELS.iterdir() if (p / "meta.json").is_file())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from builder import plots
+from builder.training import plots
 from builder.errors import DataError
 
 TILE = 32
@@ -112,7 +112,7 @@ def test_loss_curves_without_a_log_name_it(tmp_path):
 
 
 def test_theme_sheet_has_a_row_per_theme(tmp_path):
-    from builder.themes import THEMES
+    from builder.training.themes import THEMES
 
     out = tmp_path / "themes.png"
     plots.theme_sheet(out, seeds=(0, 1), size=32)

@@ -1,4 +1,4 @@
-"""builder.serve: a real server on a free port, real HTTP requests, the repository's netlify.toml."""
+"""builder.site.serve: a real server on a free port, real HTTP requests, the repository's netlify.toml."""
 
 import http.client
 import urllib.parse
@@ -6,7 +6,7 @@ import urllib.parse
 import pytest
 
 from builder.errors import BuilderError, ConfigError
-from builder.serve import NETLIFY_TOML, headers_for_path, load_headers, serving
+from builder.site.serve import NETLIFY_TOML, headers_for_path, load_headers, serving
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from builder.errors import ConfigError
-from builder.themes import THEMES, render
+from builder.training.themes import THEMES, render
 
 LUMA = np.array([0.299, 0.587, 0.114])  # the transform's grayscale weights
 LOW_SIZE = 11  # the transform's low-resolution side: what the generator gets to see

@@ -10,12 +10,12 @@ import pytest
 from PIL import Image
 
 from builder.config import TrainConfig
-from builder.convert import reference_outputs
+from builder.site.convert import reference_outputs
 from builder.errors import ConfigError
-from builder.export import save_for_converter
-from builder.model import build_generator
+from builder.training.export import save_for_converter
+from builder.training.model import build_generator
 from builder.tfenv import tensorflow
-from builder.train import resolve_config, train
+from builder.training.train import resolve_config, train
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_interrupt_saves_a_checkpoint_and_resume_picks_it_up(tmp_path):
 
 
 def test_patience_stops_when_held_out_l1_stops_improving():
-    from builder.train import stopped_improving
+    from builder.training.train import stopped_improving
 
     assert not stopped_improving([0.3, 0.2, 0.1], 2)
     assert stopped_improving([0.1, 0.2, 0.3], 2)

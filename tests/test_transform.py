@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from builder.data import pair_stream
-from builder.photos import real_photos
+from builder.training.data import pair_stream
+from builder.training.photos import real_photos
 from builder.tfenv import tensorflow
-from builder.transform import TransformParams, area_matrix, bicubic_matrix, make_pair
+from builder.training.transform import TransformParams, area_matrix, bicubic_matrix, make_pair
 
 tf = tensorflow()
 SIZE = 96

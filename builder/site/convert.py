@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from builder.atomic import new_dir
 from builder.errors import BuildError
 
-ROOT = Path(__file__).resolve().parent.parent
+from builder import REPO_ROOT as ROOT
 RUNNER = Path(__file__).with_name("run_graph_model.mjs")
 # Smallest first. "uint8+float16" keeps tensors under SMALL_TENSOR elements (the first and last
 # convolutions, the norms' scales) at float16: a few KB more, and most of uint8's error gone.
@@ -154,8 +155,8 @@ def reference_outputs(saved_model: Path, inputs: np.ndarray) -> np.ndarray:
 
 def check_inputs(meta: dict) -> np.ndarray:
     """The fixed real inputs of the PSNR check: photographs through the model's own transform."""
-    from builder.photos import photo_inputs
-    from builder.transform import TransformParams
+    from builder.training.photos import photo_inputs
+    from builder.training.transform import TransformParams
 
     params = TransformParams(size=meta["input"]["size"], downscale=meta["transform"]["downscale"])
     return photo_inputs(params)[1]
@@ -170,9 +171,7 @@ def convert_model(model_dir: Path, meta: dict, *, quantization: str, min_psnr_db
         q = Quantization(**json.loads((cached / "quantization.json").read_text()))
         return ConvertedModel(model_dir.name, cached / "model", q)
 
-    cache_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=cache_root))
-    try:
+    with new_dir(cached) as work:
         inputs = check_inputs(meta)
         reference = reference_outputs(model_dir / "saved_model", inputs)
         # float32 closes the auto list: shipped when nothing smaller is faithful enough.
@@ -194,8 +193,4 @@ def convert_model(model_dir: Path, meta: dict, *, quantization: str, min_psnr_db
         for extra in work.iterdir():
             if extra.is_dir() and extra.name != "model":
                 shutil.rmtree(extra)
-        os.replace(work, cached)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return ConvertedModel(model_dir.name, cached / "model", q)

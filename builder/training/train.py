@@ -25,7 +25,7 @@ from builder.errors import ConfigError
 
 def transform_params(config: cfg.TrainConfig, dataset_flips: tuple[bool, bool]):
     """The input transform of a run: the config's numbers, flips resolved against the dataset's."""
-    from builder.transform import TransformParams
+    from builder.training.transform import TransformParams
 
     def flip(choice: str, dataset_default: bool) -> bool:
         return dataset_default if choice == "auto" else choice == "yes"
@@ -51,7 +51,7 @@ class Trainer:
     """Owns the networks, optimizers, checkpoint and the compiled step for one run."""
 
     def __init__(self, config: cfg.TrainConfig, strategy):
-        from builder.model import build_discriminator, build_generator
+        from builder.training.model import build_discriminator, build_generator
         from builder.tfenv import tensorflow
 
         tf = self.tf = tensorflow()
@@ -171,8 +171,8 @@ def resolve_config(overrides: dict, config_path: Path | None, resume: bool) -> c
 
 def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True) -> Path:
     """Train (or continue) a run; export the generator to models/<name>. Returns the run dir."""
-    from builder import plots
-    from builder.data import fixed_pairs, load_dataset, pair_stream
+    from builder.training import plots
+    from builder.training.data import fixed_pairs, load_dataset, pair_stream
 
     run_dir = _run_dir(config)
     ckpt_dir = run_dir / "ckpt"
@@ -261,7 +261,7 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
         raise SystemExit(130)
     bar.close()
     if export:
-        from builder.export import export_model
+        from builder.training.export import export_model
 
         path = export_model(trainer.generator, config, params, run_dir, steps=step,
                             dataset_name=dataset.name)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from builder.themes.shared import hue_shift, noise, pixel_grid, sample, smoothstep, tone_map
+from builder.training.themes.shared import hue_shift, noise, pixel_grid, sample, smoothstep, tone_map
 
 
 @dataclass(frozen=True)

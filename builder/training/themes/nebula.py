@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from builder.themes.shared import Kernel, convolve, hue_shift, noise, pixel_grid, sample, splat
+from builder.training.themes.shared import Kernel, convolve, hue_shift, noise, pixel_grid, sample, splat
 
 
 # Emission palettes: (broad gas, hot core gas, filaments, dust rims), linear RGB.

@@ -7,17 +7,15 @@ renamed over it, so a reader never sees half a picture.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from builder.atomic import new_file
 from builder.errors import DataError
 
 _GAP_PX = 4
@@ -47,7 +45,7 @@ def side_by_side(
 
 def theme_sheet(path: Path, *, seeds: Sequence[int] = (0, 1, 2, 3), size: int = 256) -> None:
     """Write a PNG of every built-in theme (one row each) at `seeds`, for the README."""
-    from builder import themes
+    from builder.training import themes
 
     tiles, names = [], []
     for name, info in themes.THEMES.items():
@@ -100,7 +98,7 @@ def loss_curves(log_path: Path, path: Path) -> None:
         axes.set_title(key)
         axes.set_xlabel("step")
         axes.grid(alpha=0.3)
-    with _temporary_beside(Path(path)) as temporary:
+    with new_file(Path(path)) as temporary:
         figure.savefig(temporary, format="png")
 
 
@@ -197,19 +195,5 @@ def _text_width(font, texts: Sequence[str]) -> int:
 
 
 def _save_png(image: Image.Image, path: Path) -> None:
-    with _temporary_beside(path) as temporary:
+    with new_file(path) as temporary:
         image.save(temporary, format="PNG", optimize=True)
-
-
-@contextlib.contextmanager
-def _temporary_beside(path: Path) -> Iterator[Path]:
-    """A fresh temporary path in `path`'s folder, renamed over `path` if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Not mkstemp: its 0600 mode would follow the picture into site/ and hide it from the server.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    temporary.open("xb").close()  # umask-normal mode; "x" so no other writer shares the name
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from builder.themes.shared import convolve, noise, pixel_grid, sample, smoothstep, splat, tone_map
+from builder.training.themes.shared import convolve, noise, pixel_grid, sample, smoothstep, splat, tone_map
 
 
 # Colour ramps of flame temperature 0..1, linear RGB at 0, 0.25, 0.5, 0.75, 1.

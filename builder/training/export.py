@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from builder import config as cfg
-from builder.atomic import replace_dir
+from builder.atomic import new_dir
 
 META_VERSION = 1
 
@@ -64,15 +62,14 @@ def _title(name: str) -> str:
 def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | None, *, steps: int,
                  dataset_name: str, out_root: Path | None = None) -> Path:
     """Write models/<name>/ atomically; returns its path."""
-    from builder import plots
-    from builder.model import conv_flops, count_params
-    from builder.photos import photo_inputs
+    from builder.training import plots
+    from builder.training.model import conv_flops, count_params
+    from builder.training.photos import photo_inputs
 
     out_root = Path(out_root or config.models_dir)
     out_root.mkdir(parents=True, exist_ok=True)
     dest = out_root / config.name
-    tmp = Path(tempfile.mkdtemp(prefix=f".{config.name}.tmp-", dir=out_root))
-    try:
+    with new_dir(dest) as tmp:
         save_for_converter(generator, tmp / "saved_model")
 
         names, inputs = photo_inputs(params)
@@ -116,17 +113,12 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
             "samples": pictures.get("samples.png"),
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-        os.chmod(tmp, 0o755)  # mkdtemp made it private
-        replace_dir(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dest
 
 
 def export_run(run_dir: Path) -> Path:
     """Export the latest checkpoint of a run (e.g. while a long run goes on in the background)."""
-    from builder.train import load_generator_from_run, load_run_transform
+    from builder.training.train import load_generator_from_run, load_run_transform
 
     config, generator, step = load_generator_from_run(run_dir)
     params, dataset_name = load_run_transform(run_dir, config)

@@ -18,7 +18,7 @@ def real_photos(names: tuple[str, ...] = PHOTO_NAMES) -> dict[str, np.ndarray]:
 
 def photo_inputs(params, names: tuple[str, ...] = PHOTO_NAMES) -> tuple[list[str], np.ndarray]:
     """The photographs put through the input transform: names and (n, S, S, 1) in [-1, 1]."""
-    from builder.transform import photo_input
+    from builder.training.transform import photo_input
 
     photos = real_photos(names)
     return list(photos), np.stack([photo_input(p, params) for p in photos.values()])

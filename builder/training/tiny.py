@@ -22,9 +22,9 @@ def tiny_model(out_root: Path, *, name: str = "tiny", size: int = 64, seed: int 
     tensorflow()
     import keras
 
-    from builder.export import export_model
-    from builder.model import build_generator
-    from builder.transform import TransformParams
+    from builder.training.export import export_model
+    from builder.training.model import build_generator
+    from builder.training.transform import TransformParams
 
     config = cfg.TrainConfig(name=name, dataset=theme, size=size, base_filters=4, max_filters=8, depth=3,
                              seed=seed, models_dir=str(out_root))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from builder.errors import ConfigError
-from builder.themes import fire, nebula, ocean
+from builder.training.themes import fire, nebula, ocean
 
 
 @dataclass(frozen=True)

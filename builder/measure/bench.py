@@ -23,9 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import browser as harness  # the tests' Chromium harness: the benchmark measures the same way
-from .errors import BuilderError
-from .serve import REPO_ROOT, serving
+from builder.measure import browser as harness  # the tests' Chromium harness: the benchmark measures the same way
+from builder.errors import BuilderError
+from builder import REPO_ROOT
+from builder.site.serve import serving
 
 TARGETS = {
     "auto_fps": (">=", 15.0, "fps, auto backend at 256 px"),
@@ -147,8 +148,8 @@ def ensure_site(site_dir: Path, rebuild: bool) -> None:
     """Build site_dir with the committed models (site.toml when present) unless it exists."""
     if (site_dir / "index.html").is_file() and not rebuild:
         return
-    from . import config as cfg
-    from .build import build_site
+    from builder import config as cfg
+    from builder.site.build import build_site
 
     site_toml = REPO_ROOT / "site.toml"
     config = cfg.load(cfg.SiteConfig, site_toml if site_toml.is_file() else None)

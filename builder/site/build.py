@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.atomic import replace_dir
+from builder.atomic import new_dir
 from builder.config import SiteConfig
-from builder.convert import ConvertedModel, convert_model
+from builder.site.convert import ConvertedModel, convert_model
 from builder.errors import BuildError
-from builder.render import render, script_json
+from builder.site.render import render, script_json
 
-ROOT = Path(__file__).resolve().parent.parent
+from builder import REPO_ROOT as ROOT
 REQUIRED_META = ("name", "input", "output", "transform", "params", "flops", "steps")
 PICTURES = ("preview", "loss_curve", "samples", "evidence")
 MAX_DEFAULT_MODEL_BYTES = 1_000_000
@@ -155,7 +152,7 @@ def add_model(files: SiteFiles, model_dir: Path, meta: dict, converted: Converte
 
 
 def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=print) -> BuildReport:
-    from builder.bundle import bundle
+    from builder.site.bundle import bundle
 
     started = time.monotonic()
     models = find_models(config)
@@ -203,13 +200,5 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
 
 def write_atomically(files: SiteFiles, out_dir: Path) -> None:
     """Write into a sibling temporary directory, then swap it in with renames."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with new_dir(out_dir) as tmp:
         files.write(tmp)
-        os.chmod(tmp, 0o755)  # mkdtemp made it private
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

@@ -2,7 +2,7 @@
 
 Every image is decoded and pre-resized once (short side `cache_side(size)`, enough for a 130 %
 scale of the crop), in parallel, into a cache keyed by content; epochs then never decode
-full-size files again. Pairs are made on the fly by `builder.transform.make_pair`.
+full-size files again. Pairs are made on the fly by `builder.training.transform.make_pair`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
+from builder.atomic import new_file
 from builder.errors import ConfigError, DataError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -40,9 +41,8 @@ def cache_side(size: int) -> int:
 
 
 def _atomic_save(image: Image.Image, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    image.save(tmp, format="PNG", compress_level=1)
-    os.replace(tmp, path)
+    with new_file(path) as tmp:
+        image.save(tmp, format="PNG", compress_level=1)
 
 
 def _problem(path: Path, data: bytes, image: Image.Image, min_side: int) -> str | None:
@@ -93,14 +93,14 @@ def _prepare_file(job: tuple[Path, Path, int, int]) -> tuple[str, str | None]:
 
 def _themes_version() -> str:
     """Hash of the renderers' source: part of the cache key, so an edited theme never reuses stale images."""
-    from builder import themes
+    from builder.training import themes
 
     sources = sorted(Path(themes.__file__).parent.glob("*.py"))
     return hashlib.sha1(b"".join(p.read_bytes() for p in sources)).hexdigest()[:8]
 
 
 def _render_theme(job: tuple[str, int, int, Path, str]) -> str:
-    from builder import themes
+    from builder.training import themes
 
     theme, seed, side, cache_dir, version = job
     cached = cache_dir / f"theme-{theme}-{seed}-{side}-{version}.png"
@@ -149,7 +149,7 @@ def load_folder(folder: Path, *, size: int, cache_dir: Path, val_pairs: int, min
 
 
 def load_theme(theme: str, *, size: int, cache_dir: Path, count: int, val_count: int) -> Dataset:
-    from builder import themes
+    from builder.training import themes
 
     info = themes.THEMES[theme]
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -163,7 +163,7 @@ def load_theme(theme: str, *, size: int, cache_dir: Path, count: int, val_count:
 
 def load_dataset(config) -> Dataset:
     """The dataset a TrainConfig names: a theme if it is one, else a folder."""
-    from builder import themes
+    from builder.training import themes
 
     cache_dir = Path(config.cache_dir)
     if config.dataset in themes.THEMES:
@@ -180,7 +180,7 @@ def load_dataset(config) -> Dataset:
 def pair_stream(images: list[np.ndarray], params, *, seed: int, batch_size: int):
     """An endless tf.data stream of (input, target) batches; every sample gets its own seed."""
     from builder.tfenv import tensorflow
-    from builder.transform import make_pair
+    from builder.training.transform import make_pair
 
     tf = tensorflow()
     rng = np.random.default_rng(seed)
@@ -200,7 +200,7 @@ def pair_stream(images: list[np.ndarray], params, *, seed: int, batch_size: int)
 def fixed_pairs(images: list[np.ndarray], params, count: int) -> tuple[np.ndarray, np.ndarray]:
     """`count` pairs with fixed seeds (held-out L1, sample grids): the same every call."""
     from builder.tfenv import tensorflow
-    from builder.transform import make_pair
+    from builder.training.transform import make_pair
 
     tf = tensorflow()
     inputs, targets = [], []

@@ -17,9 +17,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
-from .errors import BuilderError, ConfigError
+from builder.errors import BuilderError, ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from builder import REPO_ROOT
 NETLIFY_TOML = REPO_ROOT / "netlify.toml"
 
 # Python's mimetypes misses or varies on these (by platform and /etc/mime.types); Netlify's do not.

@@ -1,0 +1,1 @@
+"""Measurement: the Chromium harness, the synthetic camera clip, and the benchmark."""

@@ -1,0 +1,1 @@
+"""Site generation: convert the models, bundle the runtime, render the templates, write and serve site/."""
