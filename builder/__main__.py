@@ -15,7 +15,8 @@ from builder.errors import BuilderError
 
 
 def _train(args) -> None:
-    from builder.training.train import resolve_config, train
+    from builder.training.runs import resolve_config
+    from builder.training.train import train
 
     config = resolve_config(cfg.overrides_from(args, cfg.TrainConfig), args.config, args.resume)
     train(config, resume=args.resume, export=not args.no_export)
@@ -24,7 +25,8 @@ def _train(args) -> None:
 def _export(args) -> None:
     from builder.training.export import export_run
 
-    print(f"exported {export_run(Path(args.runs_dir) / args.name)}")
+    models_dir = Path(args.models_dir) if args.models_dir else None
+    print(f"exported {export_run(Path(args.runs_dir) / args.name, step=args.step, models_dir=models_dir)}")
 
 
 def _build(args) -> None:
@@ -55,17 +57,24 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m builder", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    from builder.training.themes import THEMES
+
     t = sub.add_parser("train", help="train a generator from target images only",
-                       description="Train a pix2pix generator; inputs are made from each target on the fly.")
+                       description="Train a pix2pix generator; inputs are made from each target on the fly.",
+                       epilog=f"built-in themes for --dataset: {', '.join(THEMES)}")
     t.add_argument("--config", type=Path, help="TOML file of training options (command line wins)")
     t.add_argument("--resume", action="store_true", help="continue runs/<name> from its last checkpoint")
     t.add_argument("--no-export", action="store_true", help="do not export to models/<name> at the end")
     cfg.add_arguments(t, cfg.TrainConfig)
     t.set_defaults(func=_train)
 
-    e = sub.add_parser("export", help="export a run's latest checkpoint to models/<name>")
+    e = sub.add_parser("export", help="export a run's checkpoint to models/<name>")
     e.add_argument("--name", required=True, help="run name (runs/<name>)")
     e.add_argument("--runs-dir", default=cfg.TrainConfig.runs_dir, help="where runs live")
+    e.add_argument("--models-dir", default=None,
+                   help="where to write the model (default: the run's own models_dir)")
+    e.add_argument("--step", type=int, default=None,
+                   help="export the checkpoint of this step (default: the latest; `evaluate --run` names the best)")
     e.set_defaults(func=_export)
 
     b = sub.add_parser("build", help="convert models and write the static site to site/")

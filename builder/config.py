@@ -14,9 +14,10 @@ from pathlib import Path
 from builder.errors import ConfigError
 
 
-def opt(default, doc: str, **kw):
-    """A dataclass field with a default and a one-line description."""
-    return field(default=default, metadata={"doc": doc, **kw})
+def opt(default, doc: str, *, choices: tuple | None = None):
+    """A dataclass field with a default, a one-line description and, optionally, its allowed values
+    (checked by `validate`, listed by `--help`)."""
+    return field(default=default, metadata={"doc": doc, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -24,27 +25,40 @@ class TrainConfig:
     """Everything a training run needs. Saved beside the run and the exported model."""
 
     name: str = opt("nebula", "Model name: the run goes to runs/<name>, the model to models/<name>.")
-    dataset: str = opt("nebula", "A built-in theme (nebula, ocean) or a folder of target images.")
+    dataset: str = opt("nebula", "A built-in theme or a folder of target images.")
     size: int = opt(256, "Square input/output size of the generator, in pixels (a multiple of 2**depth).")
     base_filters: int = opt(16, "Generator filters at the first level; doubles per level up to max_filters.")
     max_filters: int = opt(96, "Generator filter cap per level (keeps the model small).")
     depth: int = opt(6, "Generator down-sampling levels (256 px at depth 6 has a 4x4 bottleneck).")
-    padding: str = opt("reflect", "Generator convolution padding: reflect (no rims at the frame's edges) or zero.")
+    padding: str = opt("reflect", "Generator convolution padding: reflect (no rims at the frame's edges) or zero.",
+                       choices=("reflect", "zero"))
     downsample: str = opt("blur+conv", "Generator down-sampling: conv (strided) or blur+conv (anti-aliased: no texture "
-                          "stamped on the encoder's grid).")
+                          "stamped on the encoder's grid).", choices=("conv", "blur+conv"))
     noise: str = opt("half", "Generator noise texture, added at half or quarter resolution (fresh each training step, "
-                     "fixed in the exported model: invented detail does not sit on the network's grid), or none.")
+                     "fixed in the exported model: invented detail does not sit on the network's grid), or none.",
+                     choices=("half", "quarter", "none"))
     disc_ratio: float = opt(0.5, "Discriminator width as a multiple of the generator's base_filters.")
     downscale: int = opt(24, "Input transform: downscale factor before the bicubic upscale.")
     scale_min: float = opt(1.0, "Input transform: smallest random scale of the target, x crop size.")
     scale_max: float = opt(1.3, "Input transform: largest random scale of the target, x crop size.")
     brightness: float = opt(0.2, "Input transform: random brightness delta, +- on [0,1] values.")
     contrast: float = opt(0.15, "Input transform: random contrast factor 1 +- this.")
-    flip_horizontal: str = opt("auto", "Random horizontal flips: yes, no, or auto (the dataset's default).")
-    flip_vertical: str = opt("auto", "Random vertical flips: yes, no, or auto (the dataset's default).")
-    loss: str = opt("gan", "Adversarial loss: gan (pix2pix) or wgan-gp.")
+    flip_horizontal: str = opt("auto", "Random horizontal flips: yes, no, or auto (the dataset's default).",
+                               choices=("yes", "no", "auto"))
+    flip_vertical: str = opt("auto", "Random vertical flips: yes, no, or auto (the dataset's default).",
+                             choices=("yes", "no", "auto"))
+    loss: str = opt("gan", "Adversarial loss: gan (pix2pix's non-saturating loss), hinge, or wgan-gp.",
+                    choices=("gan", "hinge", "wgan-gp"))
     l1_weight: float = opt(100.0, "Weight of the L1 loss against the adversarial loss (lambda).")
     gp_weight: float = opt(10.0, "Gradient-penalty weight for wgan-gp.")
+    r1_gamma: float = opt(0.0, "R1 penalty on the discriminator's gradient at real pairs, gamma/2 * |grad|^2 "
+                          "(0: off; gan and hinge only).")
+    augment: str = opt("none", "Differentiable augmentation of every pair the discriminator sees, real and fake "
+                       "(DiffAugment): comma-separated translation, cutout, color; or none.")
+    ema_decay: float = opt(0.0, "Exponential moving average of the generator's weights, decay per step "
+                           "(0: off); the average is what is sampled, evaluated and exported.")
+    lr_decay: float = opt(0.0, "Fraction of the run at its end over which the learning rate falls linearly to 0 "
+                          "(pix2pix: 0.5; 0: constant).")
     lr: float = opt(2e-4, "Adam learning rate, generator and discriminator.")
     beta1: float = opt(0.5, "Adam beta_1.")
     batch_size: int = opt(4, "Pairs per step (over all devices).")
@@ -56,6 +70,8 @@ class TrainConfig:
     patience: int = opt(0, "Stop when the held-out L1 has not improved for this many validations (0: never).")
     val_pairs: int = opt(16, "Held-out pairs for the validation L1 and the sample grid.")
     theme_images: int = opt(384, "Images rendered for a built-in theme (plus val_pairs held out).")
+    theme_refresh: int = opt(0, "Built-in themes streamed: one of the theme_images is replaced by a fresh render "
+                             "every N steps (0: a fixed set; a finite set is what a discriminator memorises).")
     min_images: int = opt(8, "Refuse a folder with fewer usable images than this.")
     seed: int = opt(0, "Random seed: data order, transforms, initial weights.")
     runs_dir: str = opt("runs", "Where runs (checkpoints, samples, logs) are written.")
@@ -74,8 +90,8 @@ class SiteConfig:
     )
     models: tuple[str, ...] = opt((), "Models to include, by directory name; empty means every model in models_dir.")
     default_model: str = opt("", "Model shown first; empty means the first in `models`.")
-    quantization: str = opt("auto", "auto (smallest dtype meeting min_psnr_db), or force uint8, uint8+float16, "
-                                    "uint16, float16, float32.")
+    quantization: str = opt("auto", "auto (smallest dtype meeting min_psnr_db), or force one dtype.",
+                            choices=("auto", "uint8", "uint8+float16", "uint16", "float16", "float32"))
     min_psnr_db: float = opt(40.0, "Smallest acceptable PSNR of the quantized model against float32, in dB.")
     shard_bytes: int = opt(4 * 1024 * 1024, "Largest weight shard, in bytes.")
     models_dir: str = opt("models", "Where trained models are read from.")
@@ -93,10 +109,16 @@ def generator_options(config: TrainConfig) -> dict:
     return {name: getattr(config, name) for name in GENERATOR_FIELDS}
 
 
-PADDINGS = ("reflect", "zero")
-DOWNSAMPLINGS = ("conv", "blur+conv")
-NOISES = ("half", "quarter", "none")
-QUANTIZATIONS = ("auto", "uint8", "uint8+float16", "uint16", "float16", "float32")
+AUGMENTATIONS = ("translation", "cutout", "color")
+
+
+def choices_of(cls, name: str) -> tuple | None:
+    return next(f.metadata["choices"] for f in fields_of(cls) if f.name == name)
+
+
+def augment_list(augment: str) -> list[str]:
+    """'translation,cutout' -> ['translation', 'cutout']; 'none' or '' -> []."""
+    return [a.strip() for a in augment.split(",") if a.strip() and a.strip() != "none"]
 
 
 def fields_of(cls) -> list[dataclasses.Field]:
@@ -158,6 +180,10 @@ def validate(config, source: str):
     def bad(name, why):
         raise ConfigError(f"{source}: field '{name}' {why}")
 
+    for f in fields_of(type(config)):
+        allowed = f.metadata.get("choices")
+        if allowed and getattr(config, f.name) not in allowed:
+            bad(f.name, f"must be one of {', '.join(allowed)}, got {getattr(config, f.name)!r}")
     if isinstance(config, TrainConfig):
         c = config
         if c.size < 16:
@@ -168,17 +194,15 @@ def validate(config, source: str):
             bad("downscale", f"leaves no pixels: size {c.size} / downscale {c.downscale} < 1")
         if not 1.0 <= c.scale_min <= c.scale_max:
             bad("scale_min", "must satisfy 1.0 <= scale_min <= scale_max")
-        if c.loss not in ("gan", "wgan-gp"):
-            bad("loss", f"must be gan or wgan-gp, got {c.loss!r}")
-        for name in ("flip_horizontal", "flip_vertical"):
-            if getattr(c, name) not in ("yes", "no", "auto"):
-                bad(name, f"must be yes, no or auto, got {getattr(c, name)!r}")
-        if c.padding not in PADDINGS:
-            bad("padding", f"must be one of {', '.join(PADDINGS)}, got {c.padding!r}")
-        if c.downsample not in DOWNSAMPLINGS:
-            bad("downsample", f"must be one of {', '.join(DOWNSAMPLINGS)}, got {c.downsample!r}")
-        if c.noise not in NOISES:
-            bad("noise", f"must be one of {', '.join(NOISES)}, got {c.noise!r}")
+        unknown = [a for a in augment_list(c.augment) if a not in AUGMENTATIONS]
+        if unknown:
+            bad("augment", f"has {unknown[0]!r}; use none or a comma-separated list of {', '.join(AUGMENTATIONS)}")
+        if not 0 <= c.ema_decay < 1:
+            bad("ema_decay", f"must be in [0, 1), got {c.ema_decay}")
+        if not 0 <= c.lr_decay <= 1:
+            bad("lr_decay", f"must be in [0, 1], got {c.lr_decay}")
+        if c.r1_gamma < 0 or c.theme_refresh < 0:
+            bad("r1_gamma" if c.r1_gamma < 0 else "theme_refresh", "must be 0 (off) or positive")
         if c.patience < 0:
             bad("patience", f"must be 0 (off) or positive, got {c.patience}")
         for name in ("batch_size", "steps", "checkpoint_every", "sample_every", "log_every", "val_every",
@@ -188,8 +212,6 @@ def validate(config, source: str):
         if not 0 <= c.brightness < 1 or not 0 <= c.contrast < 1:
             bad("brightness", "and contrast must be in [0, 1)")
     if isinstance(config, SiteConfig):
-        if config.quantization not in QUANTIZATIONS:
-            bad("quantization", f"must be one of {', '.join(QUANTIZATIONS)}, got {config.quantization!r}")
         if config.shard_bytes < 1024:
             bad("shard_bytes", f"must be at least 1024, got {config.shard_bytes}")
     return config
@@ -203,12 +225,14 @@ def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
         kind = str if typing.get_origin(hint) is tuple or isinstance(hint, types.UnionType) else hint
         default = f.default
         shown = ",".join(default) if isinstance(default, tuple) else default
+        allowed = f.metadata.get("choices")
         parser.add_argument(
             "--" + f.name.replace("_", "-"),
             dest=f.name,
             type=kind,
             default=None,
-            metavar=kind.__name__.upper(),
+            choices=allowed,
+            metavar="{" + ",".join(allowed) + "}" if allowed else kind.__name__.upper(),
             help=f"{f.metadata['doc']} (default: {shown!r})",
         )
 

@@ -15,7 +15,8 @@ if str(REPO_ROOT) not in sys.path:  # `pytest` from anywhere imports `builder`
     sys.path.insert(0, str(REPO_ROOT))
 
 from builder.atomic import new_dir  # noqa: E402
-from builder.measure.browser import DemoPage, launch_chromium, new_context, open_demo, write_fake_camera_y4m  # noqa: E402
+from builder.measure.browser import DemoPage, launch_chromium, new_context, open_demo  # noqa: E402
+from builder.measure.camera_clip import write_fake_camera_y4m  # noqa: E402
 
 # name -> colour tint of the tiny model's output; distinct, so a switch shows. Default first.
 TINY_MODELS = {"tiny_a": (2.0, 0.6, -1.2), "tiny_b": (-1.2, 0.4, 2.0)}

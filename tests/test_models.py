@@ -27,7 +27,7 @@ def model(request):
     path = MODELS / request.param
     meta = read_meta(path)
     generate = load_saved_model(path / "saved_model")
-    params = TransformParams(size=meta["input"]["size"], downscale=meta["transform"]["downscale"])
+    params = TransformParams.from_meta(meta)
     _, inputs = photo_inputs(params)
     return path, meta, inputs, generate(inputs), generate
 

@@ -15,7 +15,8 @@ from builder.errors import ConfigError
 from builder.training.export import save_for_converter
 from builder.training.model import build_generator
 from builder.tfenv import tensorflow
-from builder.training.train import resolve_config, train
+from builder.training.runs import resolve_config
+from builder.training.train import train
 
 
 @pytest.fixture

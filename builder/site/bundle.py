@@ -1,6 +1,6 @@
 """Bundle the browser runtime: js/main.js (GLSL imported as text) and templates/style.css
-through esbuild, plus the tf.js WebAssembly binaries. Returns bytes; the build hashes and
-writes them."""
+through esbuild, plus the tf.js WebAssembly binaries; and, the same way, any other page's script
+(bundle_script: the benchmark's baseline). Returns bytes; the callers write them."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ WASM_FILES = (
 )
 WASM_DIR = Path("node_modules/@tensorflow/tfjs-backend-wasm/dist")
 TARGET = "es2020"  # Safari 14+, Chrome/Edge 80+, Firefox 80+: what WebGL2 phones run
+SCRIPT_FLAGS = ["--bundle", "--format=esm", "--platform=browser"]  # a page's module script with its imports
 
 
 def _esbuild(root: Path, entry: str, outfile: Path, extra: list[str]) -> None:
@@ -42,6 +43,21 @@ def _esbuild(root: Path, entry: str, outfile: Path, extra: list[str]) -> None:
         raise BuildError(f"esbuild failed at {where.rstrip(':')}: {detail} (fix it there; if a package is missing, run `npm ci`)")
 
 
+def bundle_script(root: Path, entry: str) -> bytes:
+    """root/entry (a .js module) and everything it imports, bundled as js/main.js is, as bytes.
+
+    For pages beside the site, such as the benchmark's baseline; bare imports resolve in
+    root/node_modules.
+    """
+    root = Path(root).resolve()
+    if not (root / entry).is_file():
+        raise BuildError(f"{entry} is missing under {root}: nothing to bundle")
+    with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
+        out = Path(tmp) / Path(entry).name
+        _esbuild(root, entry, out, SCRIPT_FLAGS)
+        return out.read_bytes()
+
+
 def bundle(root: Path) -> dict[str, bytes]:
     """Returns {'main.js', 'style.css', and the three tfjs-backend-wasm*.wasm} as bytes."""
     root = Path(root).resolve()
@@ -52,8 +68,7 @@ def bundle(root: Path) -> dict[str, bytes]:
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
         js_out = Path(tmp) / "main.js"
         css_out = Path(tmp) / "style.css"
-        _esbuild(root, "js/main.js", js_out,
-                 ["--bundle", "--format=esm", "--platform=browser", "--loader:.glsl=text"])
+        _esbuild(root, "js/main.js", js_out, [*SCRIPT_FLAGS, "--loader:.glsl=text"])
         _esbuild(root, "templates/style.css", css_out, ["--loader:.css=css"])
         out["main.js"] = js_out.read_bytes()
         out["style.css"] = css_out.read_bytes()

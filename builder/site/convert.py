@@ -158,7 +158,7 @@ def check_inputs(meta: dict) -> np.ndarray:
     from builder.training.photos import photo_inputs
     from builder.training.transform import TransformParams
 
-    params = TransformParams(size=meta["input"]["size"], downscale=meta["transform"]["downscale"])
+    params = TransformParams.from_meta(meta)
     return photo_inputs(params)[1]
 
 

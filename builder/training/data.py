@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from builder.errors import ConfigError, DataError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 VAL_SEED_OFFSET = 1_000_000  # theme seeds at and above this are held out
+REFERENCE_SEED_OFFSET = 2_000_000  # and at and above this, the evaluation's references (never trained on)
 
 
 @dataclass
@@ -33,6 +35,32 @@ class Dataset:
     flip_horizontal: bool
     flip_vertical: bool
     skipped: list[str] = field(default_factory=list)  # one line per unusable file
+    render: Callable[[int], np.ndarray] | None = None  # seed -> a fresh image (built-in themes only)
+
+    def stream(self, refresh_every: int, start_step: int) -> "ImagePool":
+        """The training images as a pool; for a theme with refresh_every > 0, one image is replaced
+        by a fresh render every refresh_every steps (seeds after the initial set, never reused)."""
+        if not self.render or refresh_every <= 0:
+            return ImagePool(list(self.train))
+        return ImagePool(list(self.train), self.render, refresh_every,
+                         renewed=start_step // refresh_every)
+
+
+class ImagePool:
+    """The images pairs are drawn from; `draw` is called once per sample by the data stream."""
+
+    def __init__(self, images: list[np.ndarray], render=None, refresh_every: int = 0, renewed: int = 0):
+        self.images, self.render, self.refresh_every = images, render, refresh_every
+        self.renewed, self.count = renewed, len(images)
+        self.drawn = 0
+
+    def draw(self, rng: np.random.Generator, batch_size: int) -> np.ndarray:
+        self.drawn += 1
+        if self.render and self.drawn % (self.refresh_every * batch_size) == 0:
+            # Seeds count on from the initial set; the oldest slot goes first.
+            self.images[self.renewed % self.count] = self.render(self.count + self.renewed)
+            self.renewed += 1
+        return self.images[int(rng.integers(len(self.images)))]
 
 
 def cache_side(size: int) -> int:
@@ -158,7 +186,11 @@ def load_theme(theme: str, *, size: int, cache_dir: Path, count: int, val_count:
     version = _themes_version()  # once, not once per image
     paths = _parallel(_render_theme, [(theme, s, side, cache_dir, version) for s in seeds], f"rendering {theme}")
     images = _read(paths)
-    return Dataset(theme, images[:count], images[count:], info.flip_horizontal, info.flip_vertical)
+
+    def render(seed: int) -> np.ndarray:  # cached on disk like the initial set
+        return _read([_render_theme((theme, seed, side, cache_dir, version))])[0]
+
+    return Dataset(theme, images[:count], images[count:], info.flip_horizontal, info.flip_vertical, render=render)
 
 
 def load_dataset(config) -> Dataset:
@@ -177,17 +209,18 @@ def load_dataset(config) -> Dataset:
                        val_pairs=config.val_pairs, min_images=config.min_images)
 
 
-def pair_stream(images: list[np.ndarray], params, *, seed: int, batch_size: int):
+def pair_stream(images: "ImagePool | list[np.ndarray]", params, *, seed: int, batch_size: int):
     """An endless tf.data stream of (input, target) batches; every sample gets its own seed."""
     from builder.tfenv import tensorflow
     from builder.training.transform import make_pair
 
     tf = tensorflow()
     rng = np.random.default_rng(seed)
+    pool = images if isinstance(images, ImagePool) else ImagePool(list(images))
 
     def pick():
         while True:
-            yield images[int(rng.integers(len(images)))]
+            yield pool.draw(rng, batch_size)
 
     picked = tf.data.Dataset.from_generator(pick, output_signature=tf.TensorSpec((None, None, 3), tf.uint8))
     seeds = tf.data.Dataset.random(seed=seed).batch(2)

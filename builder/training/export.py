@@ -116,10 +116,12 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
     return dest
 
 
-def export_run(run_dir: Path) -> Path:
-    """Export the latest checkpoint of a run (e.g. while a long run goes on in the background)."""
-    from builder.training.train import load_generator_from_run, load_run_transform
+def export_run(run_dir: Path, *, step: int | None = None, models_dir: Path | None = None) -> Path:
+    """Export a run's checkpoint (the latest, or `step`): e.g. while a long run goes on."""
+    from builder.training.runs import Run, load_generator
 
-    config, generator, step = load_generator_from_run(run_dir)
-    params, dataset_name = load_run_transform(run_dir, config)
-    return export_model(generator, config, params, run_dir, steps=step, dataset_name=dataset_name)
+    run = Run(Path(run_dir))
+    config, generator, step = load_generator(run, step)
+    params, dataset_name = run.transform(config)
+    return export_model(generator, config, params, run.dir, steps=step, dataset_name=dataset_name,
+                        out_root=models_dir)

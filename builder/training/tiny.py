@@ -34,5 +34,8 @@ def tiny_model(out_root: Path, *, name: str = "tiny", size: int = 64, seed: int 
     features, gray, bias = (w.numpy() for w in out.weights)  # out joins the features and the soft input
     gray[1, 1, 0, :] += np.asarray(tint, np.float32)
     out.set_weights([features, gray, bias])
-    params = TransformParams(size=size, downscale=config.downscale)
+    from builder.training.themes import THEMES
+
+    info = THEMES[theme]
+    params = TransformParams.from_config(config, (info.flip_horizontal, info.flip_vertical))
     return export_model(generator, config, params, None, steps=0, dataset_name=theme, out_root=Path(out_root))

@@ -29,6 +29,25 @@ class TransformParams:
     flip_horizontal: bool = True
     flip_vertical: bool = False
 
+    @classmethod
+    def from_config(cls, config, dataset_flips: tuple[bool, bool] = (True, False)) -> "TransformParams":
+        """A run's transform: the TrainConfig's numbers, flips resolved ("auto") against the dataset's."""
+        def flip(choice: str, dataset_default: bool) -> bool:
+            return dataset_default if choice == "auto" else choice == "yes"
+
+        return cls(size=config.size, downscale=config.downscale, scale_min=config.scale_min,
+                   scale_max=config.scale_max, brightness=config.brightness, contrast=config.contrast,
+                   flip_horizontal=flip(config.flip_horizontal, dataset_flips[0]),
+                   flip_vertical=flip(config.flip_vertical, dataset_flips[1]))
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> "TransformParams":
+        """The transform a model was trained with, read back from its meta.json (see `to_meta`)."""
+        t = meta["transform"]
+        return cls(size=meta["input"]["size"], downscale=t["downscale"], scale_min=t["scale"][0],
+                   scale_max=t["scale"][1], brightness=t["brightness"], contrast=t["contrast"],
+                   flip_horizontal=t["flip_horizontal"], flip_vertical=t["flip_vertical"])
+
     @property
     def low_size(self) -> int:
         return max(1, round(self.size / self.downscale))

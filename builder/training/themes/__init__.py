@@ -12,6 +12,7 @@ fixed shape, so one seed gives the same picture at every size (only finer or coa
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,8 @@ class ThemeInfo:
     """A mirror image is still a plausible image of the theme."""
     flip_vertical: bool
     """An upside-down image is still plausible (false where there is a sky or gravity)."""
+    draw: Callable[[np.random.Generator, int], np.ndarray]
+    """(rng, size) -> (size, size, 3) float display values in [0, 1]."""
 
 
 THEMES: dict[str, ThemeInfo] = {
@@ -40,18 +43,21 @@ THEMES: dict[str, ThemeInfo] = {
         "Hubble-style emission nebulae: warped gas in seeded palettes, dust lanes, stars.",
         flip_horizontal=True,
         flip_vertical=True,
+        draw=nebula.draw,
     ),
     "ocean": ThemeInfo(
         "Ocean",
         "The sea: waves to the horizon under a varied sky with sun glint, or a beach from above.",
         flip_horizontal=True,
         flip_vertical=False,
+        draw=ocean.draw,
     ),
     "fire": ThemeInfo(
         "Fire",
         "Flames rising from the bottom in black-body colours, with sparks and smoke-dark gaps.",
         flip_horizontal=True,
         flip_vertical=False,
+        draw=fire.draw,
     ),
 }
 
@@ -65,8 +71,6 @@ def render(theme: str, seed: int, size: int) -> np.ndarray:
     # crc32, not hash(): str hashes change between Python processes.
     entropy = [int(seed) & 0xFFFFFFFFFFFFFFFF, zlib.crc32(theme.encode())]
     rng = np.random.default_rng(np.random.SeedSequence(entropy))
-    image = _RENDERERS[theme].draw(rng, size)  # (size, size, 3) float, display values in [0, 1]
+    image = THEMES[theme].draw(rng, size)  # (size, size, 3) float, display values in [0, 1]
     return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
-
-_RENDERERS = {"nebula": nebula, "ocean": ocean, "fire": fire}

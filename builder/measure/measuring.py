@@ -1,0 +1,100 @@
+"""Measuring one page in Chromium through its `window.demo` status object: frame rate, ms per
+stage, first frame, readbacks, and growth of tensors, tensor bytes and JS heap; and what the
+browser offers (renderer, WebGPU). The site and the baseline expose the same object."""
+
+from __future__ import annotations
+
+from builder.measure import browser as harness  # the tests' Chromium harness: the benchmark measures the same way
+
+WARM_UP_FRAMES = 30
+
+# Runs before the page's scripts: notes when demo.ready resolves, in page time (ms since navigation).
+NOTE_READY_TIME = """
+(() => {
+  const poll = setInterval(() => {
+    if (!window.demo || !window.demo.ready) return;
+    clearInterval(poll);
+    window.demo.ready.then(() => { window.__readyAtMs = performance.now(); }, () => {});
+  }, 1);
+})();
+"""
+
+
+def frames_or_deadline(demo, frames: int, seconds: float) -> tuple[dict, dict]:
+    """Wait for `frames` more frames or `seconds`, whichever comes first (a slow backend still
+    gets figures); returns {stats, now} at the start and at the end, `now` in page time (ms)."""
+    start = demo.page.evaluate("() => ({stats: window.demo.stats(), now: performance.now()})")
+    return start, demo.wait_for(
+        """({target, deadline}) => {
+             const stats = window.demo.stats(), now = performance.now();
+             return (stats.frames >= target || now >= deadline) && {stats, now};
+           }""",
+        f"{frames} frames or {seconds:g} s", timeout_s=seconds + 60,
+        arg={"target": start["stats"]["frames"] + frames, "deadline": start["now"] + seconds * 1000})
+
+
+def measure(browser, url: str, frames: int, max_seconds: float) -> dict:
+    """Load url in a fresh profile and measure it through window.demo.
+
+    After the first frame: WARM_UP_FRAMES frames (at most a quarter of max_seconds) to settle
+    shaders and caches, then `frames` frames (at most max_seconds) between two forced GCs.
+    """
+    context = harness.new_context(browser, camera=True)
+    try:
+        context.add_init_script(NOTE_READY_TIME)
+        demo = harness.open_demo(context, url)
+        # The first frame from stats, not demo.ready: figures even when ready never resolves
+        # (then ready_at_ms is None: a bug the browser tests catch).
+        first = demo.wait_for("() => window.demo && window.demo.stats().frames >= 1 && window.demo.stats()",
+                              "the first generated frame", timeout_s=max(120.0, max_seconds))
+        frames_or_deadline(demo, WARM_UP_FRAMES, max_seconds / 4)
+
+        heap_before = demo.heap_after_gc_bytes()
+        start, end = frames_or_deadline(demo, frames, max_seconds)
+        heap_after = demo.heap_after_gc_bytes()
+        ready_at_ms = demo.page.evaluate("() => window.__readyAtMs ?? null")
+
+        before, after = start["stats"], end["stats"]
+        measured = after["frames"] - before["frames"]
+        seconds = (end["now"] - start["now"]) / 1000
+        return {
+            "url": url,
+            "backend": after["backend"],
+            "fps": round(measured / seconds, 2) if seconds > 0 else 0.0,
+            "fps_reported": after["fps"],
+            "frames_measured": measured,
+            "seconds_measured": round(seconds, 2),
+            "stage_ms": after["stageMs"],
+            "gpu_ms": after.get("gpuMs"),
+            "first_frame_ms": after.get("firstFrameMs") or first.get("firstFrameMs"),
+            "ready_at_ms": round(ready_at_ms, 1) if ready_at_ms is not None else None,
+            "readbacks_per_frame": after["readbacksPerFrame"],
+            "tensor_growth": after["numTensors"] - before["numTensors"],
+            "tensor_bytes_growth": after["numBytes"] - before["numBytes"],
+            "heap_growth_bytes": heap_after - heap_before,
+            "num_tensors": after["numTensors"],
+            "num_bytes": after["numBytes"],
+            "page_errors": demo.problems(),
+        }
+    finally:
+        context.close()
+
+
+def probe_browser(browser, page_url: str) -> dict:
+    """The browser's version, WebGL renderer and whether WebGPU offers an adapter, on page_url's
+    origin (any page of it: a secure context)."""
+    context = harness.new_context(browser, camera=False)
+    try:
+        page = context.new_page()
+        page.goto(page_url)
+        info = page.evaluate("""async () => {
+          const gl = document.createElement('canvas').getContext('webgl2');
+          const debug = gl && gl.getExtension('WEBGL_debug_renderer_info');
+          const renderer = gl ? gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER) : null;
+          const adapter = navigator.gpu ? await navigator.gpu.requestAdapter().catch(() => null) : null;
+          return {webgl_renderer: renderer, webgpu: !!adapter, cross_origin_isolated: crossOriginIsolated,
+                  user_agent: navigator.userAgent};
+        }""")
+        return {"chromium": browser.version, **info}
+    finally:
+        context.close()

@@ -1,0 +1,120 @@
+"""The `runs/<name>/` folder of a training run: what is in it, and reading it back.
+
+runs/<name>/
+  config.toml      the resolved TrainConfig (a resumed run reads it back)
+  dataset.json     the dataset's name and the flips its transform resolved to
+  ckpt/            tf.train checkpoints (every checkpoint_every steps and on Ctrl-C)
+  log.jsonl        one line of losses per log_every steps; val_l1 every val_every steps
+  loss.png         loss curves, redrawn at each checkpoint
+  samples.png      input | output | target on held-out pairs (samples/step_N.png keeps history)
+
+Training writes it (`train.py`); export and evaluation read it (here), so neither needs the
+training loop, and restoring a generator builds no discriminator and no optimizer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder import config as cfg
+from builder.errors import ConfigError
+
+# What a resumed run may not change: the checkpoint's networks depend on it.
+LOCKED_ON_RESUME = (*cfg.GENERATOR_FIELDS, "disc_ratio", "loss", "ema_decay")
+
+
+@dataclass(frozen=True)
+class Run:
+    dir: Path
+
+    @classmethod
+    def of(cls, config: cfg.TrainConfig) -> "Run":
+        return cls(Path(config.runs_dir) / config.name)
+
+    config_path = property(lambda self: self.dir / "config.toml")
+    dataset_path = property(lambda self: self.dir / "dataset.json")
+    ckpt_dir = property(lambda self: self.dir / "ckpt")
+    log_path = property(lambda self: self.dir / "log.jsonl")
+    loss_plot = property(lambda self: self.dir / "loss.png")
+    samples = property(lambda self: self.dir / "samples.png")
+    samples_dir = property(lambda self: self.dir / "samples")
+
+    def has_checkpoints(self) -> bool:
+        return self.ckpt_dir.is_dir() and any(self.ckpt_dir.iterdir())
+
+    def config(self) -> cfg.TrainConfig:
+        if not self.config_path.is_file():
+            raise ConfigError(f"{self.config_path}: not a run (no config.toml); train it first, or check --name "
+                              f"and --runs-dir")
+        return cfg.load(cfg.TrainConfig, self.config_path)
+
+    def write_dataset_info(self, name: str, params) -> None:
+        self.dataset_path.write_text(json.dumps(
+            {"name": name, "flip_horizontal": params.flip_horizontal, "flip_vertical": params.flip_vertical}))
+
+    def transform(self, config: cfg.TrainConfig):
+        """The transform the run trained with, and its dataset's name."""
+        from builder.training.transform import TransformParams
+
+        saved = json.loads(self.dataset_path.read_text())
+        return TransformParams.from_config(config, (saved["flip_horizontal"], saved["flip_vertical"])), saved["name"]
+
+    def checkpoint_steps(self) -> list[int]:
+        """Steps of the checkpoints on disk, oldest first (files ckpt-<step>.index)."""
+        if not self.ckpt_dir.is_dir():
+            return []
+        found = (re.fullmatch(r"ckpt-(\d+)\.index", p.name) for p in self.ckpt_dir.iterdir())
+        return sorted(int(m.group(1)) for m in found if m)
+
+    def checkpoint_prefix(self, step: int | None = None) -> str:
+        steps = self.checkpoint_steps()
+        if not steps:
+            raise ConfigError(f"{self.ckpt_dir}: no checkpoint; train first")
+        if step is None:
+            step = steps[-1]
+        if step not in steps:
+            raise ConfigError(f"{self.ckpt_dir}: no checkpoint at step {step}; there are: "
+                              f"{', '.join(map(str, steps))}")
+        return str(self.ckpt_dir / f"ckpt-{step}")
+
+
+def load_generator(run: Run, step: int | None = None):
+    """(config, generator, step) from a checkpoint: the weights' moving average when the run kept one.
+
+    Builds only the generator: the checkpoint's discriminator and optimizer slots are left unread."""
+    from builder.tfenv import tensorflow
+    from builder.training.model import build_generator
+
+    tf = tensorflow()
+    config = run.config()
+    prefix = run.checkpoint_prefix(step)
+    generator = build_generator(**cfg.generator_options(config))
+    step_variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    # The average, when kept, is what the run samples and exports; restore it into `generator`.
+    name = "generator_ema" if config.ema_decay > 0 else "generator"
+    tf.train.Checkpoint(**{name: generator, "step": step_variable}).restore(prefix).expect_partial()
+    return config, generator, int(step_variable)
+
+
+def resolve_config(overrides: dict, config_path: Path | None, resume: bool) -> cfg.TrainConfig:
+    """Defaults <- --config TOML <- command line; a resumed run starts from its saved config."""
+    if not resume:
+        return cfg.load(cfg.TrainConfig, config_path, overrides)
+    name = overrides.get("name") or cfg.TrainConfig.name
+    runs = overrides.get("runs_dir") or cfg.TrainConfig.runs_dir
+    run = Run(Path(runs) / name)
+    if not run.config_path.is_file():
+        raise ConfigError(f"{run.config_path}: no run to resume; train without --resume first, or pass --name")
+    base = run.config()
+    if config_path:
+        base = dataclasses.replace(base, **cfg.to_dict(cfg.load(cfg.TrainConfig, config_path)))
+    changed = {k: v for k, v in overrides.items() if getattr(base, k) != v}
+    locked = sorted(set(changed) & set(LOCKED_ON_RESUME))
+    if locked:
+        raise ConfigError(f"{run.config_path}: --{locked[0].replace('_', '-')} cannot change when resuming "
+                          f"(the checkpoint's networks depend on it); start a new --name instead")
+    return cfg.validate(dataclasses.replace(base, **overrides), "command line")
