@@ -1,7 +1,7 @@
 #version 300 es
 // Pass 3: bicubic upscale low_size -> size (Keys kernel, half-pixel centres, clamp-to-edge),
 // then brightness and contrast around the low-res mean, clip to [0, 1], map to [-1, 1].
-// preprocess_cpu.js (createUpscaler) is the same computation for the CPU backends.
+// js/frame/upscale.js (createUpscaler) is the same computation for the readback backends.
 precision highp float;
 
 uniform sampler2D u_low;     // low_size x low_size, luma in R, row 0 = top

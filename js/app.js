@@ -22,7 +22,7 @@ export function createApp(config, ui, query) {
       output: (canvas, backend) => ui.mountOutput(canvas, backend),
       model(record) {
         ui.addModelOption(record.name, record.title);
-        ui.setTransformRanges(record.meta.transform || {});
+        ui.setTransformRanges(record.meta.transform);
         applyParams();
       },
       error: (message) => ui.setError(message),
@@ -153,6 +153,12 @@ export function createApp(config, ui, query) {
         setModel,
         setModelFiles,
         setSource,
+        /**
+         * The preprocessed input of the last frame: a Float32Array of S*S values in [-1, 1],
+         * row 0 = top (null before a model runs). For checking the preprocessing against
+         * training's transform; on WebGL it reads the texture back (one counted readback).
+         */
+        inputPixels: () => runtime.inputPixels(),
       };
     },
   };

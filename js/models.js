@@ -1,19 +1,74 @@
 // The model catalogue from the runtime config, and fetching a model's artifacts (with the
 // Cache API and a byte-level progress report) or reading a visitor's own model files.
 // A record is {name, title, meta, artifacts}; artifacts stay in memory so the generator can
-// be rebuilt on a new backend (context loss) without a second download.
+// be rebuilt on a new backend (context loss) without a second download. Every number of the
+// input transform comes from meta.json (meta.transform, meta.input.size): never typed here.
 
-import { loadArtifacts } from './generator.js';
+import * as tf from '@tensorflow/tfjs-core';
 import { cachingFetch } from './model_cache.js';
 
-/** meta.transform with low_size filled in for an input size (round(size / downscale)). */
-export function transformFor(meta, size) {
-  const transform = { ...meta.transform };
-  if (!transform.low_size || meta.input?.size !== size) {
-    transform.low_size = Math.max(1, Math.round(size / transform.downscale));
-  }
-  return transform;
+/** The meta.json fields the browser reads; a model without them cannot be run as trained. */
+const TRANSFORM_FIELDS = ['low_size', 'cubic_a', 'luma', 'brightness', 'contrast'];
+
+/** Throws a one-line error naming the model and the first missing meta.json field. */
+function checkMeta(meta, label) {
+  if (!(meta?.input?.size > 0)) throw new Error(`model ${label}: meta.json has no input.size; rebuild the site from its models/`);
+  const missing = TRANSFORM_FIELDS.find((field) => meta.transform?.[field] == null);
+  if (missing) throw new Error(`model ${label}: meta.json has no transform.${missing}; rebuild the site from its models/`);
 }
+
+const BYTES_PER_ELEMENT = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+function weightBytes(specs) {
+  let total = 0;
+  for (const spec of specs) {
+    const dtype = spec.quantization ? spec.quantization.dtype : spec.dtype;
+    const count = spec.shape.reduce((a, b) => a * b, 1);
+    total += count * (BYTES_PER_ELEMENT[dtype] ?? 4);
+  }
+  return total;
+}
+
+function dataBytes(weightData) {
+  const parts = Array.isArray(weightData) ? weightData : [weightData];
+  return parts.reduce((sum, part) => sum + (part ? part.byteLength : 0), 0);
+}
+
+/**
+ * Fetches a model's artifacts: `source` is a model.json URL or a list of Files (model.json
+ * plus its weight shards, from a file input). Throws one-line errors naming the model.
+ */
+async function loadArtifacts(source, { label, fetchFunc, onProgress } = {}) {
+  let handler;
+  if (typeof source === 'string') {
+    handler = tf.io.http(source, { fetchFunc, onProgress });
+  } else {
+    const files = Array.from(source);
+    const json = files.find((file) => file.name.endsWith('.json'));
+    if (!json) throw new Error(`model ${label}: choose the model.json file together with its .bin shard files`);
+    handler = tf.io.browserFiles([json, ...files.filter((file) => file !== json)]);
+  }
+  let artifacts;
+  try {
+    artifacts = await handler.load();
+  } catch (error) {
+    throw new Error(`model ${label} could not be loaded: ${error.message || error}`);
+  }
+  if (!artifacts || !artifacts.modelTopology) {
+    throw new Error(`model ${label}: model.json has no modelTopology (is it a tf.js graph model?)`);
+  }
+  if (!artifacts.weightSpecs || !artifacts.weightData) {
+    throw new Error(`model ${label}: no weights came with model.json; choose its .bin shard files too`);
+  }
+  const expected = weightBytes(artifacts.weightSpecs || []);
+  const actual = dataBytes(artifacts.weightData);
+  if (actual !== expected) {
+    throw new Error(`model ${label}: weight shards hold ${actual} bytes but model.json describes ${expected}; `
+      + 'a shard is damaged or missing (rebuild the site, or choose every .bin file)');
+  }
+  return artifacts;
+}
+
 
 /**
  * config: the parsed runtime config ({defaultModel, models: [{name, title, url, bytes, meta}]}).
@@ -33,6 +88,8 @@ export function createModelLibrary(config) {
   async function load(name, onProgress = () => {}) {
     if (records.has(name)) return records.get(name);
     const model = entry(name);
+    const label = `"${model.title || name}"`;
+    checkMeta(model.meta, label);
     const total = model.bytes || 0;
     let loaded = 0;
     let shards = 0;
@@ -41,7 +98,7 @@ export function createModelLibrary(config) {
     let artifacts;
     try {
       artifacts = await loadArtifacts(model.url, {
-        label: `"${model.title || name}"`,
+        label,
         fetchFunc: cache.fetchFunc,
         onProgress: (fraction) => { shards = fraction; report(); },
       });
@@ -62,10 +119,10 @@ export function createModelLibrary(config) {
     const title = stem && stem !== 'model' ? stem : 'your model';
     const artifacts = await loadArtifacts(list, { label: `"${title}"` });
     const base = entries.find((model) => model.name === config.defaultModel) || entries[0];
-    const meta = {
-      name: 'custom', title,
-      transform: base ? base.meta.transform : { downscale: 24, up_filter: 'bicubic', cubic_a: -0.5, luma: [0.299, 0.587, 0.114], brightness: 0.2, contrast: 0.15 },
-    };
+    if (!base) throw new Error(`model "${title}": this site has no model of its own to borrow the input transform from`);
+    // The default model's whole transform block (and the input size it was made for).
+    const meta = { name: 'custom', title, input: base.meta.input, transform: base.meta.transform };
+    checkMeta(meta, `"${title}" (borrowing ${base.name}'s)`);
     const name = `custom:${title}`;
     const record = { name, title: title === 'your model' ? 'Your model' : `${title} (yours)`, meta, artifacts };
     records.set(name, record);

@@ -1,17 +1,16 @@
 // The live pipeline's lifecycle: picks and owns the device (backend), the running generator
-// and preprocessor and the source; runs a frame (frames.js) whenever the source has a new
-// one, swaps models and sources between frames, and rebuilds everything on a new context
+// and preprocessor and the source; runs a frame (frame/runner.js) whenever the source has a
+// new one, swaps models and sources between frames, and rebuilds everything on a new context
 // when WebGL loses its context.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { chooseBackend, createDevice } from './device.js';
-import { createGenerator } from './generator.js';
-import { startLoop } from './loop.js';
-import { transformFor } from './models.js';
-import { sourceSize } from './crop.js';
+import { chooseBackend, createDevice } from './frame/device.js';
+import { createGenerator } from './frame/generator.js';
+import { startLoop } from './frame/loop.js';
+import { sourceSize } from './frame/crop.js';
+import { createFrameRunner } from './frame/runner.js';
+import { gpuIdle } from './frame/gl.js';
 import { createStats } from './stats.js';
-import { createFrameRunner } from './frames.js';
-import { gpuIdle } from './gl.js';
 
 /**
  * options: {wasmPaths, requestedBackend, events}; events: {state(state, message),
@@ -68,7 +67,11 @@ export function createRuntime({ wasmPaths, requestedBackend, events }) {
     const generator = createGenerator(record.artifacts, { label: `"${record.title}"` });
     let preprocessor;
     try {
-      preprocessor = device.createPreprocessor(generator.size, transformFor(record.meta, generator.size));
+      const { input, transform } = record.meta;  // transform.low_size is made for input.size
+      if (generator.size !== input.size) {
+        throw new Error(`model "${record.title}" takes ${generator.size} px inputs, but its meta.json transform is for ${input.size} px; choose a model made for ${input.size} px inputs`);
+      }
+      preprocessor = device.createPreprocessor(generator.size, transform);
       const warm = generator.warmUpSync();
       if (device.zeroCopy) {
         warm.dispose();
@@ -111,7 +114,7 @@ export function createRuntime({ wasmPaths, requestedBackend, events }) {
   }
 
   /** Builds and warms a model, then queues it for the next frame; resolves when it shows. */
-  async function setModel(record) {
+  async function queueModel(record) {
     if (!running) setState('warming', `Warming up ${record.title}…`);
     const built = await build(record);
     if (pending) {
@@ -130,7 +133,7 @@ export function createRuntime({ wasmPaths, requestedBackend, events }) {
     pending = null;
     if (built.epoch !== epoch) {  // built on a lost context: rebuild, try again next frame
       discard(built);
-      setModel(built.record).then(resolve, reject);
+      queueModel(built.record).then(resolve, reject);
       return;
     }
     swapIn(built);
@@ -150,7 +153,7 @@ export function createRuntime({ wasmPaths, requestedBackend, events }) {
   function step(now) {
     if (state === 'recovering' || !device) return undefined;
     if (device.gl && device.gl.isContextLost()) return undefined;  // 'webglcontextlost' will follow
-    if (frames.busy()) return undefined;  // the last frame is still on the GPU
+    if (!frames.finishInflight()) return undefined;  // the last frame is still on the GPU
     takePending();
     if (!running || !source) return undefined;
     const fresh = source.nextFrame(now);
@@ -203,7 +206,7 @@ export function createRuntime({ wasmPaths, requestedBackend, events }) {
     /** Builds `record` (from the model library), swaps it in; resolves with its name once shown. */
     async setModel(record) {
       try {
-        const name = await setModel(record);
+        const name = await queueModel(record);
         lastError = null;
         return name;
       } catch (error) {
@@ -234,6 +237,9 @@ export function createRuntime({ wasmPaths, requestedBackend, events }) {
 
     /** Before the first model: shows the loading state. */
     setLoading(message) { if (!running) setState('loading', message); },
+
+    /** A copy of the running model's last input (S*S floats in [-1, 1], row 0 = top), or null. */
+    inputPixels() { return running ? running.preprocessor.inputPixels() : null; },
 
     snapshot() {
       const memory = betweenFrames || (device ? tf.memory() : { numTensors: null, numBytes: null });

@@ -168,7 +168,7 @@ export function createUI(handlers) {
       el.modelSelect.value = name;
     },
     /** Slider ranges are the training ranges of meta.transform (brightness δ, contrast c). */
-    setTransformRanges({ brightness = 0.2, contrast = 0.15 }) {
+    setTransformRanges({ brightness, contrast }) {
       Object.assign(el.brightness, { min: -brightness, max: brightness });
       Object.assign(el.contrast, { min: 1 - contrast, max: 1 + contrast });
       showValue(el.brightness);

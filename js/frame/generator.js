@@ -1,61 +1,10 @@
 // The pix2pix generator: a tf.js graph model, input [1, S, S, 1] in [-1, 1], output
-// [1, S, S, 3] in [-1, 1]. loadGenerator() fetches and checks it; the returned object owns
-// the model's weight tensors until dispose().
+// [1, S, S, 3] in [-1, 1]. createGenerator() builds it from artifacts (models.js fetches and
+// checks those) and checks its shapes; the returned object owns the model's weight tensors
+// until dispose().
 
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModelSync } from '@tensorflow/tfjs-converter';
-
-const BYTES_PER_ELEMENT = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
-
-function weightBytes(specs) {
-  let total = 0;
-  for (const spec of specs) {
-    const dtype = spec.quantization ? spec.quantization.dtype : spec.dtype;
-    const count = spec.shape.reduce((a, b) => a * b, 1);
-    total += count * (BYTES_PER_ELEMENT[dtype] ?? 4);
-  }
-  return total;
-}
-
-function dataBytes(weightData) {
-  const parts = Array.isArray(weightData) ? weightData : [weightData];
-  return parts.reduce((sum, part) => sum + (part ? part.byteLength : 0), 0);
-}
-
-/**
- * Fetches a model's artifacts: `source` is a model.json URL or a list of Files (model.json
- * plus its weight shards, from a file input). Throws one-line errors naming the model.
- */
-export async function loadArtifacts(source, { label, fetchFunc, onProgress } = {}) {
-  let handler;
-  if (typeof source === 'string') {
-    handler = tf.io.http(source, { fetchFunc, onProgress });
-  } else {
-    const files = Array.from(source);
-    const json = files.find((file) => file.name.endsWith('.json'));
-    if (!json) throw new Error(`model ${label}: choose the model.json file together with its .bin shard files`);
-    handler = tf.io.browserFiles([json, ...files.filter((file) => file !== json)]);
-  }
-  let artifacts;
-  try {
-    artifacts = await handler.load();
-  } catch (error) {
-    throw new Error(`model ${label} could not be loaded: ${error.message || error}`);
-  }
-  if (!artifacts || !artifacts.modelTopology) {
-    throw new Error(`model ${label}: model.json has no modelTopology (is it a tf.js graph model?)`);
-  }
-  if (!artifacts.weightSpecs || !artifacts.weightData) {
-    throw new Error(`model ${label}: no weights came with model.json; choose its .bin shard files too`);
-  }
-  const expected = weightBytes(artifacts.weightSpecs || []);
-  const actual = dataBytes(artifacts.weightData);
-  if (actual !== expected) {
-    throw new Error(`model ${label}: weight shards hold ${actual} bytes but model.json describes ${expected}; `
-      + 'a shard is damaged or missing (rebuild the site, or choose every .bin file)');
-  }
-  return artifacts;
-}
 
 /** The first input's or output's shape from the model's signature (-1 for "any"), or null. */
 function signatureShape(artifacts, kind) {
@@ -82,8 +31,8 @@ function checkShapes(model, artifacts, label) {
 }
 
 /**
- * Builds a generator on the current tf.js backend from artifacts (kept, so the model can be
- * rebuilt after a WebGL context loss without downloading it again).
+ * Builds a generator on the current tf.js backend from artifacts (the model record keeps
+ * them, so the model can be rebuilt after a WebGL context loss without downloading it again).
  */
 export function createGenerator(artifacts, { label = 'model' } = {}) {
   let model;
@@ -111,7 +60,6 @@ export function createGenerator(artifacts, { label = 'model' } = {}) {
 
   return {
     size,
-    artifacts,
 
     /**
      * One frame: input is a WebGLTexture (WebGL backend), a Float32Array of S*S values, or a
@@ -149,10 +97,4 @@ export function createGenerator(artifacts, { label = 'model' } = {}) {
       model.dispose();
     },
   };
-}
-
-/** loadArtifacts + createGenerator: `source` is a model.json URL or Files. */
-export async function loadGenerator(source, options = {}) {
-  const artifacts = await loadArtifacts(source, options);
-  return createGenerator(artifacts, options);
 }

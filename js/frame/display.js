@@ -1,9 +1,10 @@
 // Puts the generated image (and, inset, the model's input) on the page.
 // GL display: draws tf.js's output texture with display.frag.glsl on tf.js's own context,
-// so the image never leaves the GPU. Canvas display: for CPU backends, from typed arrays.
+// so the image never leaves the GPU. Canvas display: for the readback backends
+// (wasm, cpu, webgpu), from typed arrays.
 
-import vertexSource from '../glsl/fullscreen.vert.glsl';
-import displaySource from '../glsl/display.frag.glsl';
+import vertexSource from '../../glsl/fullscreen.vert.glsl';
+import displaySource from '../../glsl/display.frag.glsl';
 import { bindTexture, createProgram, drawFullscreen, withCleanState } from './gl.js';
 
 const VERTEX = { file: 'glsl/fullscreen.vert.glsl', source: vertexSource };
@@ -52,7 +53,7 @@ export function createGLDisplay(gl) {
   };
 }
 
-/** Draws typed arrays on a 2D canvas (CPU backends); owns a scratch canvas for the inset. */
+/** Draws typed arrays on a 2D canvas (readback backends); owns a scratch canvas for the inset. */
 export function createCanvasDisplay(canvas) {
   const ctx = canvas.getContext('2d');
   const scratch = document.createElement('canvas');

@@ -1,4 +1,5 @@
-// Where a source frame is and which part of it the model sees (shared by GPU and CPU preprocessing).
+// Where a source frame is and which part of it the model sees (shared by the WebGL and 2D-canvas
+// preprocessing).
 
 /** The pixel size of a video, canvas or image element (0 x 0 until it has a frame). */
 export function sourceSize(element) {

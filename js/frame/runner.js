@@ -1,9 +1,10 @@
 // One frame through preprocess -> generator -> display, on either path:
-//   GPU (WebGL): preprocess + generator are submitted in a task after the page's rendering
+//   zero-copy (WebGL): preprocess + generator are submitted in a task after the page's rendering
 //     update, and the output is drawn on a later animation frame once a fence says the GPU
 //     finished, so neither the compositor nor the page ever waits for inference, and nothing
 //     is read back;
-//   CPU (wasm, cpu, webgpu): preprocess (one small readback), generator, await the values, draw.
+//   readback (wasm, cpu, webgpu): preprocess (one small readback), generator, await the
+//     output's values (tf.js reads them back), draw.
 // Owns the in-flight output and the previous output (temporal smoothing).
 
 import { fenceSignalled } from './gl.js';
@@ -22,7 +23,7 @@ function afterRendering(fn) {
 /** stats: createStats(); onShown(shownAt) is called after each displayed frame. */
 export function createFrameRunner({ stats, onShown }) {
   let previous = null;  // last output tensor, kept only while smoothing is on
-  let inflight = null;  // GPU path: the submitted frame awaiting its fence
+  let inflight = null;  // zero-copy path: the submitted frame awaiting its fence
 
   /** The output of a shown frame: kept as `previous` while smoothing, else freed. */
   function keepOutput(out, smoothing) {
@@ -37,7 +38,7 @@ export function createFrameRunner({ stats, onShown }) {
     onShown(shownAt);
   }
 
-  function submitGPU(device, running, element, frame) {
+  function submitZeroCopy(device, running, element, frame) {
     stats.frameStart();
     const t0 = performance.now();
     const input = running.preprocessor.run(element, frame);  // R32F texture on tf.js's context
@@ -52,7 +53,8 @@ export function createFrameRunner({ stats, onShown }) {
     gl.flush();
   }
 
-  function showInflight() {
+  /** Draws the in-flight frame if its fence has signalled; returns whether it did. */
+  function drawInflightIfFinished() {
     const { device, out, frame, size, inset, times: [t0, t1, t2], sync } = inflight;
     if (!fenceSignalled(device.gl, sync)) return false;
     inflight = null;
@@ -69,7 +71,7 @@ export function createFrameRunner({ stats, onShown }) {
     return true;
   }
 
-  function runCPU(device, running, element, frame) {
+  function runReadback(device, running, element, frame) {
     stats.frameStart();
     const t0 = performance.now();
     const input = running.preprocessor.run(element, frame);  // Float32Array of S*S
@@ -88,9 +90,13 @@ export function createFrameRunner({ stats, onShown }) {
   }
 
   return {
-    /** GPU path: true while the last frame is still being computed; draws it once it is done. */
-    busy() {
-      return inflight != null && !showInflight();
+    /**
+     * Zero-copy path: draws the in-flight frame once the GPU has finished it. Returns true
+     * when no frame is in flight any more (a new one may start), false while the GPU is
+     * still computing it. Always true on the readback path (nothing is ever left in flight).
+     */
+    finishInflight() {
+      return inflight == null || drawInflightIfFinished();
     },
 
     /**
@@ -99,8 +105,8 @@ export function createFrameRunner({ stats, onShown }) {
      * frame's work on the page's thread is done.
      */
     run(device, running, element, frame) {
-      if (device.zeroCopy) return afterRendering(() => submitGPU(device, running, element, frame));
-      return runCPU(device, running, element, frame);
+      if (device.zeroCopy) return afterRendering(() => submitZeroCopy(device, running, element, frame));
+      return runReadback(device, running, element, frame);
     },
 
     /** Frees the in-flight and previous outputs (before a model swap or after a context loss). */

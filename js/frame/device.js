@@ -1,9 +1,12 @@
 // Where the work runs. chooseBackend() picks a tf.js backend; createDevice() sets it up with
 // the matching preprocessing and display:
-//   webgl  - preprocessing, generator and display all on ONE WebGL2 context (tf.js's backend
-//            is built on our output canvas), so frames never leave the GPU;
-//   wasm / cpu / webgpu - preprocessing on a separate WebGL2 canvas (or a 2D canvas without
-//            WebGL2), one readback of the S x S input, output drawn from a typed array.
+//   webgl  - the zero-copy device: preprocessing, generator and display all on ONE WebGL2
+//            context (tf.js's backend is built on our output canvas), so frames never leave
+//            the GPU;
+//   wasm / cpu / webgpu - a readback device: the area pass on a separate WebGL2 canvas (or
+//            everything on a 2D canvas without WebGL2), one readback of the low_size^2 image,
+//            the upscale in JS, the S x S input handed to tf.js as a typed array, and the
+//            output read back and drawn from a typed array.
 
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -12,11 +15,11 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { createContext, probeWebGL } from './gl.js';
 import { createPreprocessor } from './preprocess.js';
-import { createCanvasPreprocessor } from './preprocess_cpu.js';
+import { createCanvasPreprocessor } from './preprocess_canvas.js';
 import { createCanvasDisplay, createGLDisplay } from './display.js';
-import { countBackendReads } from './readbacks.js';
+import { countBackendReads } from '../readbacks.js';
 
-export const BACKENDS = ['webgl', 'wasm', 'webgpu', 'cpu'];
+const BACKENDS = ['webgl', 'wasm', 'webgpu', 'cpu'];
 
 /**
  * The backend to use and why: `requested` (from ?backend=) wins when it can run; otherwise
@@ -60,7 +63,7 @@ function watchContext(canvas, onLost) {
   return () => canvas.removeEventListener('webglcontextlost', listener);
 }
 
-async function createWebGLDevice(onLost) {
+async function createZeroCopyDevice(onLost) {
   const canvas = document.createElement('canvas');
   const gl = createContext(canvas);
   if (!gl) throw new Error('a WebGL2 context could not be created');
@@ -84,7 +87,7 @@ async function createWebGLDevice(onLost) {
   };
 }
 
-async function createCpuDevice(name, probe, wasmPaths, onLost) {
+async function createReadbackDevice(name, probe, wasmPaths, onLost) {
   if (name === 'wasm' && !wasmPathsSet) {
     setWasmPaths(absoluteUrls(wasmPaths));
     // The threaded build's workers importScripts() a blob: URL, which the page's CSP
@@ -122,6 +125,6 @@ async function createCpuDevice(name, probe, wasmPaths, onLost) {
  * GPU resources; tensors must be disposed before.
  */
 export async function createDevice(choice, { wasmPaths, onLost }) {
-  if (choice.name === 'webgl') return createWebGLDevice(onLost);
-  return createCpuDevice(choice.name, choice.probe, wasmPaths, onLost);
+  if (choice.name === 'webgl') return createZeroCopyDevice(onLost);
+  return createReadbackDevice(choice.name, choice.probe, wasmPaths, onLost);
 }

@@ -1,18 +1,19 @@
-// The training input transform on the GPU, as three passes (one shader file each):
+// The training input transform on WebGL2, as three passes (one shader file each):
 //   source (video/canvas/image) -> low_size^2 luma (area) -> 1x1 mean -> S^2 bicubic,
 //   brightness, contrast, clip, [-1, 1].
+// On the readback path only the first pass runs here and upscale.js does the rest in JS.
 // All numbers come from meta.transform / meta.input and the visitor's controls, as uniforms.
 
-import vertexSource from '../glsl/fullscreen.vert.glsl';
-import areaSource from '../glsl/preprocess_area.frag.glsl';
-import meanSource from '../glsl/preprocess_mean.frag.glsl';
-import upscaleSource from '../glsl/preprocess_upscale.frag.glsl';
+import vertexSource from '../../glsl/fullscreen.vert.glsl';
+import areaSource from '../../glsl/preprocess_area.frag.glsl';
+import meanSource from '../../glsl/preprocess_mean.frag.glsl';
+import upscaleSource from '../../glsl/preprocess_upscale.frag.glsl';
 import { centreSquare, sourceSize } from './crop.js';
 import {
   bindTexture, createProgram, createTarget, createTexture, drawFullscreen, targetFormats,
   withCleanState,
 } from './gl.js';
-import { createUpscaler } from './preprocess_cpu.js';
+import { createUpscaler } from './upscale.js';
 
 const VERTEX = { file: 'glsl/fullscreen.vert.glsl', source: vertexSource };
 const shader = (file, source) => ({ file: `glsl/${file}`, source });
@@ -22,10 +23,11 @@ const MAX_TAPS = 128;  // = MAX_TAPS in preprocess_area.frag.glsl
  * Creates the preprocessing on `gl`. `size` is the model's input size S, `transform` is
  * meta.transform. run(element, params) returns:
  *   - default: an R32F S x S texture in [-1, 1] (row 0 = top), for tf.tensor({texture});
- *   - readback: true (CPU backends): a Float32Array of S*S values. Only the area pass runs on
- *     the GPU; the low_size^2 image is read back (the one readback of that path, a few hundred
- *     bytes) and the mean/bicubic/brightness/contrast run in JS (preprocess_cpu.js), which on a
- *     software renderer is far cheaper than a 256^2 bicubic pass plus a 256^2 readback.
+ *   - readback: true (wasm, cpu, webgpu): a Float32Array of S*S values. Only the area pass
+ *     runs on the GPU; the low_size^2 image is read back (the one readback of that path, a few
+ *     hundred bytes) and the mean/bicubic/brightness/contrast run in JS (upscale.js), which on
+ *     a software renderer is far cheaper than a 256^2 bicubic pass plus a 256^2 readback.
+ * inputPixels() copies the last run's model input into a new Float32Array.
  * Owns its programs, textures and framebuffers (and the returned texture/array): dispose().
  */
 export function createPreprocessor(gl, { size, transform, readback = false }) {
@@ -38,16 +40,17 @@ export function createPreprocessor(gl, { size, transform, readback = false }) {
   const low = createTarget(gl, lowSize, lowSize, formats.scalar);
   let uploadedSize = [0, 0];
 
-  const gpu = readback ? null : {
+  const inShader = readback ? null : {  // the second half in GLSL (WebGL backend)
     mean: createProgram(gl, VERTEX, shader('preprocess_mean.frag.glsl', meanSource)),
     upscale: createProgram(gl, VERTEX, shader('preprocess_upscale.frag.glsl', upscaleSource)),
     meanTarget: createTarget(gl, 1, 1, formats.scalar),
     output: createTarget(gl, size, size, formats.scalar),
   };
-  const cpu = !readback ? null : {
+  const inJS = !readback ? null : {  // the second half in JS, after reading back low_size^2
     upscale: createUpscaler(lowSize, size, transform),
     pixels: formats.float ? new Float32Array(lowSize * lowSize * 4) : new Uint8Array(lowSize * lowSize * 4),
     low: new Float32Array(lowSize * lowSize),
+    last: new Float32Array(size * size),  // the upscaler's array from the last run
   };
 
   function upload(element) {
@@ -84,51 +87,70 @@ export function createPreprocessor(gl, { size, transform, readback = false }) {
     });
   }
 
-  function runGPU({ brightness, contrast }) {
-    pass(gpu.meanTarget, gpu.mean, (u) => {
+  function upscaleInShader({ brightness, contrast }) {
+    pass(inShader.meanTarget, inShader.mean, (u) => {
       bindTexture(gl, 0, low.texture, u.u_low);
       gl.uniform1i(u.u_lowSize, lowSize);
     });
-    pass(gpu.output, gpu.upscale, (u) => {
+    pass(inShader.output, inShader.upscale, (u) => {
       bindTexture(gl, 0, low.texture, u.u_low);
-      bindTexture(gl, 1, gpu.meanTarget.texture, u.u_mean);
+      bindTexture(gl, 1, inShader.meanTarget.texture, u.u_mean);
       gl.uniform1i(u.u_lowSize, lowSize);
       gl.uniform1f(u.u_outSize, size);
       gl.uniform1f(u.u_cubicA, transform.cubic_a);
       gl.uniform1f(u.u_brightness, brightness);
       gl.uniform1f(u.u_contrast, contrast);
     });
-    return gpu.output.texture;
+    return inShader.output.texture;
   }
 
-  function runCPU(params) {
+  function readBackAndUpscale(params) {
     gl.bindFramebuffer(gl.FRAMEBUFFER, low.framebuffer);
     const type = formats.float ? gl.FLOAT : gl.UNSIGNED_BYTE;
-    gl.readPixels(0, 0, lowSize, lowSize, gl.RGBA, type, cpu.pixels);
+    gl.readPixels(0, 0, lowSize, lowSize, gl.RGBA, type, inJS.pixels);
     const scale = formats.float ? 1 : 1 / 255;
-    for (let i = 0; i < cpu.low.length; i++) cpu.low[i] = cpu.pixels[i * 4] * scale;
-    return cpu.upscale(cpu.low, params);
+    for (let i = 0; i < inJS.low.length; i++) inJS.low[i] = inJS.pixels[i * 4] * scale;
+    inJS.last = inJS.upscale(inJS.low, params);
+    return inJS.last;
+  }
+
+  /** The shader's output texture read back (RGBA float, R holds the value): one readPixels. */
+  function readShaderOutput() {
+    const rgba = new Float32Array(size * size * 4);
+    withCleanState(gl, () => {
+      gl.bindFramebuffer(gl.FRAMEBUFFER, inShader.output.framebuffer);
+      gl.readPixels(0, 0, size, size, gl.RGBA, gl.FLOAT, rgba);
+    });
+    const values = new Float32Array(size * size);
+    for (let i = 0; i < values.length; i++) values[i] = rgba[i * 4];
+    return values;
   }
 
   return {
-    size,
     /** Runs the transform on the element's current frame. params: {brightness, contrast, mirror}. */
     run(element, { brightness = 0, contrast = 1, mirror = false } = {}) {
       return withCleanState(gl, () => {
         areaPass(element, mirror);
-        return readback ? runCPU({ brightness, contrast }) : runGPU({ brightness, contrast });
+        return readback ? readBackAndUpscale({ brightness, contrast }) : upscaleInShader({ brightness, contrast });
       });
+    },
+    /**
+     * A copy of the last run's model input: S*S values in [-1, 1], row 0 = top. On the WebGL
+     * backend this reads the texture back (one readPixels, counted in readbacksPerFrame).
+     */
+    inputPixels() {
+      return readback ? inJS.last.slice() : readShaderOutput();
     },
     dispose() {
       gl.deleteProgram(area.program);
       low.dispose();
       gl.deleteTexture(sourceTexture);
       gl.deleteVertexArray(vao);
-      if (gpu) {
-        gl.deleteProgram(gpu.mean.program);
-        gl.deleteProgram(gpu.upscale.program);
-        gpu.meanTarget.dispose();
-        gpu.output.dispose();
+      if (inShader) {
+        gl.deleteProgram(inShader.mean.program);
+        gl.deleteProgram(inShader.upscale.program);
+        inShader.meanTarget.dispose();
+        inShader.output.dispose();
       }
     },
   };

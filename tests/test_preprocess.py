@@ -1,0 +1,91 @@
+"""The browser's preprocessing equals training's transform (builder/training/transform.py).
+
+A still image goes in through the page's own file input (a real image source), and
+`demo.inputPixels()` hands back the model input the page made from it. That must match
+`photo_input` (centre crop, luma, area down to low_size, bicubic up, no jitter) within 1e-3,
+on every path the page can take to make it:
+
+  webgl   - the three GLSL passes (glsl/preprocess_*.frag.glsl), bicubic in the shader;
+  wasm    - the GLSL area pass, one readback, bicubic in JS (js/frame/upscale.js);
+  canvas  - no WebGL2 at all: area on a 2D canvas (js/frame/preprocess_canvas.js), then the
+            same JS bicubic.
+
+A changed bicubic tap (the Keys a, a weight) moves the result by about 1e-2, ten times the
+tolerance.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from builder.training.transform import TransformParams, photo_input
+
+TOLERANCE = 1e-3  # on [-1, 1] values; the GL area pass is within about 1e-4 of exact box overlap
+
+# A browser without WebGL2 (nor WebGL): the page must fall back to its 2D-canvas preprocessing.
+NO_WEBGL = """
+const getContext = HTMLCanvasElement.prototype.getContext;
+HTMLCanvasElement.prototype.getContext = function (type, ...options) {
+  return type === 'webgl2' || type === 'webgl' ? null : getContext.call(this, type, ...options);
+};
+"""
+
+# path -> (query, readbacks per frame that path makes: how the test knows it ran the path meant)
+PATHS = {"webgl": ("?backend=webgl", 0), "wasm": ("?backend=wasm", 1), "canvas": ("?backend=wasm", 0)}
+
+
+def still_image(width: int, height: int) -> np.ndarray:
+    """(height, width, 3) uint8: smooth colour gradients, so the 3x3-ish low-res image varies."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    r = 128 + 100 * np.sin(x / width * 2.3 + 0.4) * np.cos(y / height * 1.7)
+    g = 40 + 180 * (y / height) ** 1.5
+    b = 200 - 150 * x / width + 30 * np.sin(y / 9.0)
+    return np.clip(np.rint(np.stack([r, g, b], axis=-1)), 0, 255).astype(np.uint8)
+
+
+def rerun_last_frame(demo) -> None:
+    """Reruns the pipeline on the current source (a control's input event) and waits for it."""
+    frames = demo.stats()["frames"]
+    demo.page.dispatch_event("#brightness", "input")  # the value stays 0: no jitter
+    demo.wait_frames(frames + 1)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_preprocessing_matches_the_training_transform(open_page, camera_context, tmp_path, path):
+    query, readbacks = PATHS[path]
+    if path == "canvas":
+        camera_context.add_init_script(NO_WEBGL)
+    demo = open_page(query)
+    demo.wait_ready()
+    config = json.loads(demo.page.locator("#runtime-config").text_content())
+    meta = next(m for m in config["models"] if m["name"] == config["defaultModel"])["meta"]
+    params = TransformParams.from_meta(meta)
+    assert params.to_meta() == meta["transform"], "meta.json's transform is not the one training writes"
+    size = params.size
+
+    # Landscape, its short side the model's size: photo_input's resize to `size` is then the
+    # identity, and the page's centre crop is whole pixels.
+    image = still_image(width=size * 3 // 2, height=size)
+    png = tmp_path / "still.png"
+    Image.fromarray(image).save(png)
+    demo.page.set_input_files("#source-file", str(png))
+    demo.wait_for("() => window.demo.stats().source === 'image'", "the image source")
+    # A frame started before the switch may still finish after it; two reruns leave only
+    # frames of the image.
+    rerun_last_frame(demo)
+    rerun_last_frame(demo)
+    stats = demo.stats()
+
+    pixels = np.asarray(demo.page.evaluate("() => Array.from(window.demo.inputPixels())"), np.float32)
+    expected = photo_input(image, params)[..., 0]
+    assert pixels.shape == (size * size,)
+    error = np.abs(pixels.reshape(size, size) - expected)
+    worst = np.unravel_index(error.argmax(), error.shape)
+    assert error.max() < TOLERANCE, (
+        f"{path}: the page's model input differs from photo_input by up to {error.max():.2e} "
+        f"(mean {error.mean():.2e}) at row {worst[0]}, column {worst[1]}: "
+        f"{pixels.reshape(size, size)[worst]:.5f} against {expected[worst]:.5f}")
+    assert stats["readbacksPerFrame"] == readbacks, f"{path}: not the path meant ({stats})"
+    assert demo.problems() == []
