@@ -1,4 +1,4 @@
-"""python -m builder {train,export,build,serve,bench}
+"""python -m builder {train,export,evaluate,build,serve,bench}
 
 Heavy modules (TensorFlow, the converter) are imported inside each command so that
 `python -m builder --help` answers at once.
@@ -27,6 +27,20 @@ def _export(args) -> None:
 
     models_dir = Path(args.models_dir) if args.models_dir else None
     print(f"exported {export_run(Path(args.runs_dir) / args.name, step=args.step, models_dir=models_dir)}")
+
+
+def _evaluate(args) -> None:
+    from builder.training.evaluate import evaluate_model, evaluate_run
+
+    if args.run:
+        evaluate_run(Path(args.run), cache_dir=Path(args.cache_dir))
+    elif args.name:
+        model_dir = Path(args.models_dir) / args.name
+        if not (model_dir / "meta.json").is_file():
+            raise BuilderError(f"{model_dir}: no exported model (meta.json missing); train or export it first")
+        evaluate_model(model_dir, site_dir=Path(args.site_dir), cache_dir=Path(args.cache_dir))
+    else:
+        raise BuilderError("evaluate: pass --name NAME (an exported model) or --run runs/NAME (every checkpoint)")
 
 
 def _build(args) -> None:
@@ -76,6 +90,16 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--step", type=int, default=None,
                    help="export the checkpoint of this step (default: the latest; `evaluate --run` names the best)")
     e.set_defaults(func=_export)
+
+    v = sub.add_parser("evaluate", help="score a model (or every checkpoint of a run): does it paint its theme?",
+                       description="Write the scorecard: quality.json and quality.png (README, Scorecard).")
+    v.add_argument("--name", help="an exported model, models/<name>")
+    v.add_argument("--run", help="a run folder, e.g. runs/<name>: score every checkpoint and name the best")
+    v.add_argument("--models-dir", default=cfg.TrainConfig.models_dir, help="where exported models live")
+    v.add_argument("--site-dir", default=cfg.SiteConfig.out_dir,
+                   help="a built site whose quantization.json gives the PSNR (when present)")
+    v.add_argument("--cache-dir", default=cfg.TrainConfig.cache_dir, help="rendered references are cached here")
+    v.set_defaults(func=_evaluate)
 
     b = sub.add_parser("build", help="convert models and write the static site to site/")
     b.add_argument("--config", type=Path, default=_default_site_config(),

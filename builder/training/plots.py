@@ -51,6 +51,18 @@ def theme_sheet(path: Path, *, seeds: Sequence[int] = (0, 1, 2, 3), size: int = 
     for name, info in themes.THEMES.items():
         tiles.append([themes.render(name, seed, size) for seed in seeds])
         names.append(info.title)
+    _labelled_rows(tiles, names, size, Path(path))
+
+
+def contact_sheet(rows: dict[str, Sequence[np.ndarray]], path: Path, *, tile_px: int = 128) -> None:
+    """Write a PNG with one labelled row per entry (e.g. inputs, outputs, references), each image
+    in [-1, 1] or uint8, shown at tile_px."""
+    tiles = [[np.asarray(Image.fromarray(_to_uint8(image)).resize((tile_px, tile_px), Image.LANCZOS))
+              for image in images] for images in rows.values()]
+    _labelled_rows(tiles, list(rows), tile_px, Path(path))
+
+
+def _labelled_rows(tiles: list[list[np.ndarray]], names: list[str], size: int, path: Path) -> None:
     font = _font(max(14, size // 14))
     label_px = _text_width(font, names) + 2 * _GAP_PX
     sheet = _compose(tiles, column_titles=None, font=font, left_px=label_px)
@@ -58,7 +70,7 @@ def theme_sheet(path: Path, *, seeds: Sequence[int] = (0, 1, 2, 3), size: int = 
     for i, name in enumerate(names):
         top = _GAP_PX + i * (size + _GAP_PX)
         draw.text((_GAP_PX, top + size // 2), name, fill=_TEXT, font=font, anchor="lm")
-    _save_png(sheet, Path(path))
+    _save_png(sheet, path)
 
 
 def loss_curves(log_path: Path, path: Path) -> None:

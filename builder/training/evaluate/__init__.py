@@ -1,0 +1,136 @@
+"""python -m builder evaluate: the scorecard of an exported model, or of every checkpoint of a run.
+
+  evaluate --name NAME     models/NAME/quality.json + quality.png
+  evaluate --run runs/NAME runs/NAME/quality.json (every checkpoint, ranked) + quality.png (the best)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from builder.atomic import write_text
+from builder.errors import ConfigError
+
+SHEET_COLUMNS = 10
+
+
+def references_for(theme_or_folder: str, params, cache_dir: Path) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Two disjoint sets of the theme's held-out pictures, and other themes' (the ceiling)."""
+    from builder.training import themes
+    from builder.training.data import REFERENCE_SEED_OFFSET
+    from builder.training.evaluate import inputs as ev
+    from builder.training.evaluate.scorecard import REFERENCES
+
+    seeds = REFERENCE_SEED_OFFSET
+    others = {t: ev.theme_references(t, params, REFERENCES, seeds) for t in themes.THEMES if t != theme_or_folder}
+    if theme_or_folder in themes.THEMES:
+        own = ev.theme_references(theme_or_folder, params, REFERENCES, seeds)
+        spare = ev.theme_references(theme_or_folder, params, REFERENCES, seeds + REFERENCES)
+        return own, spare, others
+    from builder.training.data import load_folder
+
+    held_out = load_folder(Path(theme_or_folder), size=params.size, cache_dir=cache_dir, val_pairs=2 * REFERENCES,
+                           min_images=2).val
+    if len(held_out) < 2:
+        raise ConfigError(f"{theme_or_folder}: too few held-out images to score against; add images")
+    half = len(held_out) // 2
+    return ev.targets(held_out[:half], params), ev.targets(held_out[half:2 * half], params), others
+
+
+def _batched(model, batch: int = 8):
+    def generate(x: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.asarray(model(x[i:i + batch])) for i in range(0, len(x), batch)])
+    return generate
+
+
+def build_psnr(site_dir: Path, name: str) -> float | None:
+    """The built model's PSNR against float32, from the build's report when there is one."""
+    report = site_dir / "quantization.json"
+    if not report.is_file():
+        return None
+    return json.loads(report.read_text()).get(name, {}).get("psnr_db")
+
+
+def write_sheet(judge, card: dict, path: Path) -> None:
+    from builder.training import plots
+
+    every = max(1, len(judge.inputs) // SHEET_COLUMNS)
+    picked = slice(0, every * SHEET_COLUMNS, every)
+    plots.contact_sheet({"input": list(judge.inputs[picked]), "output": list(card["outputs"][picked]),
+                         "theme": list(judge.references[:SHEET_COLUMNS])}, path)
+
+
+def table(rows: list[tuple[str, dict]]) -> str:
+    from builder.training.evaluate.scorecard import TARGETS
+
+    head = f"{'':>10}" + "".join(f"{k:>21}" for k in TARGETS)
+    lines = [head, f"{'target':>10}" + "".join(f"{c + ' ' + str(t):>21}" for c, t in TARGETS.values())]
+    for label, card in rows:
+        cells = []
+        for k in TARGETS:
+            value, ok = card[k], card["passes"][k]
+            mark = "" if ok is None else (" ok" if ok else " NO")
+            cells.append(f"{'-' if value is None else value:>18}{mark:>3}")
+        lines.append(f"{label:>10}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def public(card: dict) -> dict:
+    return {k: v for k, v in card.items() if k != "outputs"}
+
+
+def evaluate_model(model_dir: Path, *, site_dir: Path, cache_dir: Path) -> dict:
+    from builder.site.build import read_meta
+    from builder.site.convert import load_saved_model
+    from builder.training.evaluate.scorecard import Judge
+    from builder.training.transform import TransformParams
+
+    meta = read_meta(model_dir)
+    params = TransformParams.from_meta(meta)
+    with tqdm(total=3, desc=f"evaluate {model_dir.name}", unit="stage", leave=False) as bar:
+        own, spare, others = references_for(meta["dataset"], params, cache_dir)
+        bar.update()
+        judge = Judge.prepare(params, own, spare, others)
+        bar.update()
+        card = judge.score(_batched(load_saved_model(model_dir / "saved_model")),
+                           build_psnr(site_dir, model_dir.name))
+        bar.update()
+    result = {"model": model_dir.name, "theme": meta["theme"], "steps": meta.get("steps"), **public(card),
+              "anchors": judge.anchors()}
+    write_text(model_dir / "quality.json", json.dumps(result, indent=2) + "\n")
+    write_sheet(judge, card, model_dir / "quality.png")
+    print(table([(model_dir.name, card)]))
+    return result
+
+
+def evaluate_run(run_dir: Path, *, cache_dir: Path) -> dict:
+    from builder.training.evaluate.scorecard import Judge, rank_key
+    from builder.training.runs import Run, load_generator
+
+    run = Run(Path(run_dir))
+    config = run.config()
+    params, dataset_name = run.transform(config)
+    steps = run.checkpoint_steps()
+    if not steps:
+        raise ConfigError(f"{run.ckpt_dir}: no checkpoint to score; train first")
+    own, spare, others = references_for(config.dataset, params, cache_dir)
+    judge = Judge.prepare(params, own, spare, others)
+    cards = {}
+    for step in tqdm(steps, desc=f"evaluate {run.dir.name}", unit="ckpt"):
+        _, generator, _ = load_generator(run, step)
+        cards[step] = judge.score(_batched(lambda x, g=generator: g(x, training=False).numpy()))
+    best = min(cards, key=lambda s: rank_key(cards[s]))
+    result = {"run": str(run.dir), "theme": dataset_name, "best_step": best,
+              "rule": "most targets met, then the lowest mean of likeness and likeness_fine",
+              "checkpoints": {str(s): public(c) for s, c in cards.items()}, "anchors": judge.anchors()}
+    write_text(run.dir / "quality.json", json.dumps(result, indent=2) + "\n")
+    write_sheet(judge, cards[best], run.dir / "quality.png")
+    print(table([(str(s), c) for s, c in cards.items()]))
+    print(f"best: step {best}; export it with: python -m builder export --name {run.dir.name} "
+          f"--runs-dir {run.dir.parent} --step {best}")
+    return result
+

@@ -1,0 +1,90 @@
+"""What the scorecard feeds a generator, and what it compares the outputs with.
+
+- Photographs: real ones that ship inside scikit-image (no download), several square crops of
+  each at a few scales, as a camera would frame them, put through the input transform exactly
+  as the browser does (centre crop of the crop, no random jitter).
+- Pans: a photograph seen through a window that slides `PAN_SHIFT` px a frame, at full
+  resolution, for "moves with the scene".
+- References: the model's own theme, held out from training (built-in themes: fresh renders at
+  seeds training never uses; folder datasets: the folder's held-out images), made into targets
+  by the same crop as training, and the anchors' other themes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+# Everyday scenes, bright and dark, textured and plain; none is a nebula or a sea.
+EVAL_PHOTOS = ("astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_left.png",
+               "camera.png", "coins.png", "color.png", "clock_motion.png", "brick.png")
+CROPS = ((1.0, 0.5, 0.5), (0.7, 0.35, 0.4), (0.5, 0.7, 0.6))  # (side as a fraction of the short side, centre y, x)
+PAN_PHOTOS = ("astronaut.png", "coffee.png", "motorcycle_left.png", "chelsea.png")
+PAN_FRAMES, PAN_SHIFT = 5, 6
+
+
+def skimage_photo(name: str) -> np.ndarray:
+    """(H, W, 3) uint8 from the file inside the installed scikit-image package."""
+    import skimage
+
+    path = Path(skimage.__file__).parent / "data" / name
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def square_crop(photo: np.ndarray, side_fraction: float, cy: float, cx: float) -> np.ndarray:
+    h, w = photo.shape[:2]
+    side = int(round(min(h, w) * side_fraction))
+    top = int(np.clip(round(cy * h - side / 2), 0, h - side))
+    left = int(np.clip(round(cx * w - side / 2), 0, w - side))
+    return photo[top:top + side, left:left + side]
+
+
+def photo_crops(names=EVAL_PHOTOS, crops=CROPS) -> tuple[list[str], list[np.ndarray]]:
+    labels, images = [], []
+    for name in names:
+        photo = skimage_photo(name)
+        for side, cy, cx in crops:
+            labels.append(f"{Path(name).stem}@{side:g}")
+            images.append(square_crop(photo, side, cy, cx))
+    return labels, images
+
+
+def camera_inputs(images: list[np.ndarray], params) -> np.ndarray:
+    """(n, S, S, 1) in [-1, 1]: each image as the browser makes it from a camera frame."""
+    from builder.training.transform import photo_input
+
+    return np.stack([photo_input(image, params) for image in images])
+
+
+def pan_clip(photo: np.ndarray, size: int, frames: int = PAN_FRAMES, shift: int = PAN_SHIFT) -> np.ndarray:
+    """(frames, size, size, 3) uint8: a size-px window sliding `shift` px right a frame over the
+    photograph scaled so that its short side is 1.25 x size (scene pixels = screen pixels)."""
+    h, w = photo.shape[:2]
+    scale = 1.25 * size / min(h, w)
+    scaled = np.asarray(Image.fromarray(photo).resize((round(w * scale), round(h * scale)), Image.LANCZOS))
+    top = (scaled.shape[0] - size) // 2
+    left = max(0, (scaled.shape[1] - size - shift * (frames - 1)) // 2)
+    return np.stack([scaled[top:top + size, left + t * shift:left + t * shift + size] for t in range(frames)])
+
+
+def theme_references(theme: str, params, count: int, first_seed: int) -> np.ndarray:
+    """(count, S, S, 3) in [-1, 1]: fresh renders of a built-in theme, cropped as training does."""
+    from builder.training import themes
+    from builder.training.data import cache_side
+
+    return targets([themes.render(theme, first_seed + i, cache_side(params.size)) for i in range(count)], params)
+
+
+def targets(images: list[np.ndarray], params) -> np.ndarray:
+    """Training's own target crop (make_pair, fixed seeds, no flips): (n, S, S, 3) in [-1, 1]."""
+    import dataclasses
+
+    from builder.tfenv import tensorflow
+    from builder.training.transform import make_pair
+
+    tf = tensorflow()
+    still = dataclasses.replace(params, flip_horizontal=False, flip_vertical=False)
+    return np.stack([make_pair(image, tf.constant([11, i], tf.int64), still)[1].numpy()
+                     for i, image in enumerate(images)])

@@ -1,0 +1,109 @@
+"""The scorecard of one generator: does it paint its theme, follow the scene, stamp no pattern,
+let its detail move with the scene, and survive quantization? (README, "Scorecard".)
+
+`Judge` prepares everything that does not depend on the generator once (photographs through the
+transform, pans, references and the two anchors), so that the checkpoints of a run are scored
+against the same inputs, references and random projections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from builder.training.evaluate import inputs as ev
+from builder.training.evaluate import metrics as m
+
+REFERENCES = 24  # per reference set
+FINE_LEVELS = (0, 1)  # 256 and 128 px: the invented texture
+
+# figure -> (comparison, target): the targets of issue #9, checked on every scorecard.
+TARGETS = {
+    "likeness": ("<=", 0.30),
+    "likeness_fine": ("<=", 0.30),
+    "correlation_median": (">=", 0.6),
+    "lattice_peak_median": ("<=", 15.0),
+    "moves_with_scene": (">=", 0.5),
+    "psnr_db": (">=", 40.0),
+}
+
+
+def meets(value, comparison: str, target: float) -> bool | None:
+    if value is None:
+        return None
+    return value <= target if comparison == "<=" else value >= target
+
+
+@dataclass
+class Judge:
+    params: object
+    labels: list[str]
+    inputs: np.ndarray  # (n, S, S, 1): the photographs through the transform
+    pans: list[np.ndarray]  # each (frames, S, S, 1)
+    pan_travel: list[float]  # how far each pan's own photograph travels (the anchor of moves_with_scene)
+    references: np.ndarray  # (r, S, S, 3): the theme's own held-out pictures, compared with outputs
+    reference_patches: list
+    floor: list[float]  # SWD per level: two disjoint sets of the theme's own pictures
+    ceiling: list[float]  # SWD per level: other themes against this one's references
+    ceiling_themes: list[str]
+
+    @classmethod
+    def prepare(cls, params, own: np.ndarray, spare: np.ndarray, others: dict[str, np.ndarray], progress=None):
+        """own/spare: two disjoint sets of the theme's references; others: theme -> references."""
+        rng = np.random.default_rng(0)
+        labels, photos = ev.photo_crops()
+        pans, pan_travel = [], []
+        for name in ev.PAN_PHOTOS:
+            clip = ev.pan_clip(ev.skimage_photo(name), params.size)
+            pans.append(ev.camera_inputs(list(clip), params))
+            pan_travel.append(m.travel(clip / 127.5 - 1.0, ev.PAN_SHIFT))
+        own_patches = m.level_patches(own, rng)
+        floor = m.swd_per_level(own_patches, m.level_patches(spare, rng))
+        per_theme = [m.swd_per_level(m.level_patches(refs, rng), own_patches) for refs in others.values()]
+        ceiling = list(np.mean(per_theme, axis=0))
+        return cls(params, labels, ev.camera_inputs(photos, params), pans, pan_travel, own, own_patches,
+                   floor, ceiling, list(others))
+
+    def score(self, generate, psnr_db: float | None = None) -> dict:
+        """generate: (n, S, S, 1) -> (n, S, S, 3), both in [-1, 1]. Returns the scorecard."""
+        outputs = generate(self.inputs)
+        return {**self.figures(outputs, [generate(p) for p in self.pans], psnr_db), "outputs": outputs}
+
+    def figures(self, outputs: np.ndarray, pan_outputs: list[np.ndarray], psnr_db: float | None = None) -> dict:
+        """The figures of outputs already made (the self-checks plant defects in them)."""
+        swd = m.swd_per_level(m.level_patches(outputs, np.random.default_rng(1)), self.reference_patches)
+        corr = m.correlation(self.inputs, outputs)
+        lattice = [m.lattice_peak(y) for y in outputs]
+        repeat = [m.repetition(y) for y in outputs]
+        travel = [m.travel(o, ev.PAN_SHIFT) / max(t, 1e-6) for o, t in zip(pan_outputs, self.pan_travel)]
+        card = {
+            "likeness": round(m.likeness(swd, self.floor, self.ceiling), 4),
+            "likeness_fine": round(m.likeness(swd, self.floor, self.ceiling, FINE_LEVELS), 4),
+            "correlation_median": round(float(np.median(corr)), 4),
+            "correlation_min": round(float(np.min(corr)), 4),
+            "lattice_peak_median": round(float(np.median(lattice)), 2),
+            "lattice_peak_max": round(float(np.max(lattice)), 2),
+            "repetition_median": round(float(np.median(repeat)), 4),
+            "repetition_max": round(float(np.max(repeat)), 4),
+            "moves_with_scene": round(float(np.median(travel)), 4),
+            "psnr_db": psnr_db,
+            "swd_per_level": [round(v, 3) for v in swd],
+        }
+        card["passes"] = {k: meets(card[k], *TARGETS[k]) for k in TARGETS}
+        return card
+
+    def anchors(self) -> dict:
+        return {"floor_swd_per_level": [round(v, 3) for v in self.floor],
+                "ceiling_swd_per_level": [round(v, 3) for v in self.ceiling],
+                "ceiling_themes": self.ceiling_themes, "pyramid_levels_px": list(m.PYRAMID_LEVELS),
+                "fine_levels_px": [m.PYRAMID_LEVELS[i] for i in FINE_LEVELS],
+                "photos": len(self.labels), "references": len(self.references),
+                "pans": len(self.pans), "pan_shift_px": ev.PAN_SHIFT}
+
+
+def rank_key(card: dict):
+    """The rule that names a run's best checkpoint: the most targets met (unknown PSNR counts as
+    met: checkpoints are not quantized), then the lowest mean of likeness and fine likeness."""
+    met = sum(1 for v in card["passes"].values() if v is not False)
+    return (-met, (card["likeness"] + card["likeness_fine"]) / 2)
