@@ -17,6 +17,7 @@ from builder.atomic import new_dir
 from builder.config import SiteConfig
 from builder.site.convert import ConvertedModel, convert_model
 from builder.errors import BuildError
+from builder.site.quality import QUALITY_SHEET, read_quality, scorecard
 from builder.site.render import render, script_json
 
 from builder import REPO_ROOT as ROOT
@@ -119,7 +120,7 @@ def verify_shards(converted: ConvertedModel) -> dict:
     return model
 
 
-def _card(model_dir: Path, meta: dict, converted: ConvertedModel, urls: dict) -> dict:
+def _card(model_dir: Path, meta: dict, converted: ConvertedModel, urls: dict, quality: dict | None) -> dict:
     q = converted.quantization
     return {
         "name": model_dir.name,  # the folder names the model on the site, as in site.toml
@@ -132,11 +133,15 @@ def _card(model_dir: Path, meta: dict, converted: ConvertedModel, urls: dict) ->
         "model_url": urls["model"],
         "preview_url": urls.get("preview"), "loss_curve_url": urls.get("loss_curve"),
         "samples_url": urls.get("samples"), "evidence_url": urls.get("evidence"),
+        "scorecard": None if quality is None else scorecard(quality, q.psnr_db),
+        "quality_url": urls.get("quality"),
     }
 
 
-def add_model(files: SiteFiles, model_dir: Path, meta: dict, converted: ConvertedModel) -> dict:
-    """Hashed shards, a model.json pointing at them, and the model's pictures; returns its card."""
+def add_model(files: SiteFiles, model_dir: Path, meta: dict, converted: ConvertedModel,
+              quality: dict | None) -> dict:
+    """Hashed shards, a model.json pointing at them, and the model's pictures (with the scorecard's
+    contact sheet when it was evaluated); returns its card."""
     folder = f"models/{model_dir.name}"
     model = verify_shards(converted)
     for group in model["weightsManifest"]:
@@ -148,7 +153,9 @@ def add_model(files: SiteFiles, model_dir: Path, meta: dict, converted: Converte
         picture = meta.get(key)
         if picture and (model_dir / picture).is_file():
             urls[key] = files.add_hashed(folder, picture, (model_dir / picture).read_bytes())
-    return _card(model_dir, meta, converted, urls)
+    if quality is not None:
+        urls["quality"] = files.add_hashed(folder, QUALITY_SHEET, (model_dir / QUALITY_SHEET).read_bytes())
+    return _card(model_dir, meta, converted, urls, quality)
 
 
 def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=print) -> BuildReport:
@@ -156,6 +163,7 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
 
     started = time.monotonic()
     models = find_models(config)
+    qualities = [read_quality(d) for d, _ in models]  # before the slow conversions: a bad one fails at once
     default = config.default_model or models[0][0].name
     if default not in [d.name for d, _ in models]:
         raise BuildError(f"site config: default_model '{default}' is not among the models "
@@ -167,7 +175,7 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
 
     files = SiteFiles()
     assets = {name: files.add_hashed("assets", name, data) for name, data in sorted(bundled.items())}
-    cards = [add_model(files, d, meta, c) for (d, meta), c in zip(models, converted)]
+    cards = [add_model(files, d, meta, c, q) for (d, meta), c, q in zip(models, converted, qualities)]
     default_card = next(c for c in cards if c["name"] == default)
     if default_card["bytes"] > MAX_DEFAULT_MODEL_BYTES:
         progress(f"warning: default model '{default}' weighs {default_card['bytes']} bytes "

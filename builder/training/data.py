@@ -137,6 +137,12 @@ def _render_theme(job: tuple[str, int, int, Path, str]) -> str:
     return str(cached)
 
 
+def theme_image(theme: str, seed: int, side: int, cache_dir: Path) -> np.ndarray:
+    """One rendered theme image, (side.., 3) uint8, through the same disk cache as training's."""
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    return _read([_render_theme((theme, seed, side, Path(cache_dir), _themes_version()))])[0]
+
+
 def _parallel(fn, jobs: list, desc: str) -> list:
     workers = min(os.cpu_count() or 1, 8, max(1, len(jobs)))
     bar = dict(total=len(jobs), desc=desc, unit="img", leave=False, dynamic_ncols=True)

@@ -111,7 +111,9 @@ class Trainer:
             return tf.constant(0.0)
         with tf.GradientTape() as tape:
             tape.watch(point)
-            judged = self._judge(x, point)
+            # Per sample, the mean of its patch logits (what the loss averages): the gradient of
+            # their sum would be patches-times larger (1024 at 256 px) and pin D flat (d = log 2).
+            judged = tf.reduce_sum(tf.reduce_mean(self._judge(x, point), axis=[1, 2, 3]))
         grad = tape.gradient(judged, point)
         squared = tf.reduce_sum(tf.square(grad), axis=[1, 2, 3])
         if c.loss == "wgan-gp":

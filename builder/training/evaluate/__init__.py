@@ -18,22 +18,23 @@ from builder.errors import ConfigError
 SHEET_COLUMNS = 10
 
 
-def references_for(theme_or_folder: str, params, cache_dir: Path) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Two disjoint sets of the theme's held-out pictures, and other themes' (the ceiling)."""
+def references_for(theme_or_folder: str, params, cache_dir: Path, count: int | None = None):
+    """Two disjoint sets of `count` of the theme's held-out pictures, and other themes' (the ceiling):
+    (own, spare, {theme: references})."""
     from builder.training import themes
     from builder.training.data import REFERENCE_SEED_OFFSET
     from builder.training.evaluate import inputs as ev
     from builder.training.evaluate.scorecard import REFERENCES
 
-    seeds = REFERENCE_SEED_OFFSET
-    others = {t: ev.theme_references(t, params, REFERENCES, seeds) for t in themes.THEMES if t != theme_or_folder}
+    count, seeds = count or REFERENCES, REFERENCE_SEED_OFFSET
+    others = {t: ev.theme_references(t, params, count, seeds, cache_dir) for t in themes.THEMES if t != theme_or_folder}
     if theme_or_folder in themes.THEMES:
-        own = ev.theme_references(theme_or_folder, params, REFERENCES, seeds)
-        spare = ev.theme_references(theme_or_folder, params, REFERENCES, seeds + REFERENCES)
+        own = ev.theme_references(theme_or_folder, params, count, seeds, cache_dir)
+        spare = ev.theme_references(theme_or_folder, params, count, seeds + count, cache_dir)
         return own, spare, others
     from builder.training.data import load_folder
 
-    held_out = load_folder(Path(theme_or_folder), size=params.size, cache_dir=cache_dir, val_pairs=2 * REFERENCES,
+    held_out = load_folder(Path(theme_or_folder), size=params.size, cache_dir=cache_dir, val_pairs=2 * count,
                            min_images=2).val
     if len(held_out) < 2:
         raise ConfigError(f"{theme_or_folder}: too few held-out images to score against; add images")

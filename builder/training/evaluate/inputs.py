@@ -62,19 +62,20 @@ def pan_clip(photo: np.ndarray, size: int, frames: int = PAN_FRAMES, shift: int 
     """(frames, size, size, 3) uint8: a size-px window sliding `shift` px right a frame over the
     photograph scaled so that its short side is 1.25 x size (scene pixels = screen pixels)."""
     h, w = photo.shape[:2]
-    scale = 1.25 * size / min(h, w)
+    scale = max(1.25 * size / min(h, w), (size + shift * frames) / w)  # and wide enough for the pan
     scaled = np.asarray(Image.fromarray(photo).resize((round(w * scale), round(h * scale)), Image.LANCZOS))
     top = (scaled.shape[0] - size) // 2
     left = max(0, (scaled.shape[1] - size - shift * (frames - 1)) // 2)
     return np.stack([scaled[top:top + size, left + t * shift:left + t * shift + size] for t in range(frames)])
 
 
-def theme_references(theme: str, params, count: int, first_seed: int) -> np.ndarray:
-    """(count, S, S, 3) in [-1, 1]: fresh renders of a built-in theme, cropped as training does."""
-    from builder.training import themes
-    from builder.training.data import cache_side
+def theme_references(theme: str, params, count: int, first_seed: int, cache_dir: Path) -> np.ndarray:
+    """(count, S, S, 3) in [-1, 1]: renders of a built-in theme at seeds training never uses,
+    cropped as training does (cached on disk like training's renders)."""
+    from builder.training.data import cache_side, theme_image
 
-    return targets([themes.render(theme, first_seed + i, cache_side(params.size)) for i in range(count)], params)
+    side = cache_side(params.size)
+    return targets([theme_image(theme, first_seed + i, side, cache_dir) for i in range(count)], params)
 
 
 def targets(images: list[np.ndarray], params) -> np.ndarray:

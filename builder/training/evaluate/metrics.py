@@ -10,7 +10,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 LUMA = np.asarray((0.299, 0.587, 0.114), np.float32)
-PYRAMID_LEVELS = (256, 128, 64, 32, 16)  # Laplacian pyramid sizes, finest first
+COARSEST_PX, MAX_LEVELS = 16, 5  # Laplacian pyramid: 256, 128, 64, 32, 16 px for a 256-px model
 PATCH = 7
 PATCHES_PER_IMAGE = 128
 PROJECTIONS, REPEATS = 128, 4
@@ -41,10 +41,18 @@ def laplacian_pyramid(images: np.ndarray, levels: int) -> list[np.ndarray]:
     return bands + [current]
 
 
+def pyramid_sizes(size: int) -> list[int]:
+    """The pyramid's level sizes for `size`-px images, finest first, down to 16 px (at most 5)."""
+    sizes = [size]
+    while len(sizes) < MAX_LEVELS and sizes[-1] // 2 >= COARSEST_PX:
+        sizes.append(sizes[-1] // 2)
+    return sizes
+
+
 def level_patches(images: np.ndarray, rng: np.random.Generator, per_image: int = PATCHES_PER_IMAGE) -> list:
-    """For each pyramid level: (n * per_image, 7*7*3) random patches of (n, 256, 256, 3) images."""
+    """For each pyramid level: (n * per_image, 7*7*3) random patches of (n, S, S, 3) images."""
     out = []
-    for band in laplacian_pyramid(images, len(PYRAMID_LEVELS)):
+    for band in laplacian_pyramid(images, len(pyramid_sizes(images.shape[1]))):
         n, h, w, c = band.shape
         ys = rng.integers(0, h - PATCH + 1, (n, per_image))
         xs = rng.integers(0, w - PATCH + 1, (n, per_image))
@@ -116,7 +124,7 @@ def welch_power(gray: np.ndarray, tile: int = 128) -> np.ndarray:
     return np.fft.fftshift(np.mean(spectra, axis=0))
 
 
-def lattice_peak(rgb: np.ndarray, min_period: float = 2.0, max_period: float = 64.0, tile: int = 128) -> float:
+def lattice_peak(rgb: np.ndarray, min_period: float = 2.0, max_period: float = 64.0, tile: int | None = None) -> float:
     """The strongest spectral peak at periods min_period..max_period px, as a multiple of the median
     power of its 9x9 spectral neighbourhood, off the two frequency axes. A stamped motif repeats on
     a 2-D grid and puts its power in isolated bins, on and off the axes; the axes themselves carry
@@ -125,6 +133,7 @@ def lattice_peak(rgb: np.ndarray, min_period: float = 2.0, max_period: float = 6
     (ocean's waves up to 170), the session-3 nebula model 9-23 (median 16)."""
     from scipy.ndimage import median_filter
 
+    tile = tile or min(128, rgb.shape[0] // 2)  # 128-px tiles of a 256-px picture
     power = welch_power(luminance(rgb), tile)
     f = np.fft.fftshift(np.fft.fftfreq(tile)) * tile  # in bins
     fy, fx = np.meshgrid(f, f, indexing="ij")
@@ -139,12 +148,17 @@ def high_pass(rgb: np.ndarray, sigma: float = 3.0) -> np.ndarray:
     return g - gaussian_filter(g, sigma)
 
 
-def repetition(rgb: np.ndarray, margin: int = 24, min_lag: int = 8, max_lag: int = 40) -> float:
+def repetition(rgb: np.ndarray, min_lag: int = 8, max_lag: int = 40) -> float:
     """How strongly fine detail repeats: the peak autocorrelation of the high-passed luminance at
-    shifts of min_lag..max_lag pixels (0: nothing repeats, 1: a perfect lattice)."""
+    shifts of min_lag..max_lag pixels (0: nothing repeats, 1: a perfect lattice). The frame's
+    outer tenth is left out (a rim is another test's business)."""
+    margin = rgb.shape[0] * 24 // 256
+    max_lag = min(max_lag, (rgb.shape[0] - 2 * margin) // 2 - 1)
     high = high_pass(rgb)[margin:-margin, margin:-margin]
     n0, n1 = high.shape
     ac = np.fft.fftshift(np.real(np.fft.ifft2(np.abs(np.fft.fft2(high, s=(2 * n0, 2 * n1))) ** 2)))
+    if ac[n0, n1] <= 1e-12:
+        return 0.0  # no fine detail at all: nothing to repeat
     ac /= ac[n0, n1]
     dy, dx = np.mgrid[-max_lag:max_lag + 1, -max_lag:max_lag + 1]
     window = ac[n0 - max_lag:n0 + max_lag + 1, n1 - max_lag:n1 + max_lag + 1]

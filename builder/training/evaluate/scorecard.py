@@ -96,8 +96,8 @@ class Judge:
     def anchors(self) -> dict:
         return {"floor_swd_per_level": [round(v, 3) for v in self.floor],
                 "ceiling_swd_per_level": [round(v, 3) for v in self.ceiling],
-                "ceiling_themes": self.ceiling_themes, "pyramid_levels_px": list(m.PYRAMID_LEVELS),
-                "fine_levels_px": [m.PYRAMID_LEVELS[i] for i in FINE_LEVELS],
+                "ceiling_themes": self.ceiling_themes, "pyramid_levels_px": m.pyramid_sizes(self.params.size),
+                "fine_levels_px": [m.pyramid_sizes(self.params.size)[i] for i in FINE_LEVELS],
                 "photos": len(self.labels), "references": len(self.references),
                 "pans": len(self.pans), "pan_shift_px": ev.PAN_SHIFT}
 
