@@ -131,3 +131,10 @@ def test_join_conv_is_a_convolution_of_the_concatenated_inputs(padding):
     plain.get_layer("out").set_weights([np.concatenate([k.numpy() for k in join.kernels], axis=2), join.bias.numpy()])
     expected = plain(np.concatenate([features, gray], axis=-1)).numpy()
     assert np.abs(join([features, gray]).numpy() - expected).max() < 1e-5
+
+
+def test_the_output_activation_is_tanh():
+    from builder.training.model import SigmoidTanh
+
+    z = np.linspace(-6, 6, 97, dtype=np.float32)
+    np.testing.assert_allclose(np.asarray(SigmoidTanh()(z[None])), np.tanh(z)[None], atol=1e-6)

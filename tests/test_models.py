@@ -10,6 +10,7 @@ from scipy.ndimage import gaussian_filter
 
 from builder.site.build import read_meta
 from builder.site.convert import load_saved_model
+from builder.training.evaluate.metrics import high_pass, repetition
 from builder.training.photos import photo_inputs
 from builder.training.themes import render
 from builder.training.transform import LUMA, TransformParams
@@ -101,28 +102,8 @@ def test_no_checkerboard(model):
         assert checkerboard_score(faint) > 20 and checkerboard_amplitude(faint) > 1.0
 
 
-def high_pass(rgb: np.ndarray) -> np.ndarray:
-    g = rgb.mean(-1)
-    return g - gaussian_filter(g, 3.0)
-
-
 def detail_energy(rgb: np.ndarray) -> float:
     return float(np.mean(high_pass(rgb) ** 2))
-
-
-def repetition_score(rgb: np.ndarray, margin: int = 24, min_lag: int = 8, max_lag: int = 40) -> float:
-    """How strongly fine detail repeats: the peak autocorrelation of the high-passed luminance at
-    shifts of min_lag..max_lag pixels (0: nothing repeats, 1: a perfect lattice).
-
-    A generator that cannot tell where a star or a wave crest belongs can stamp it at every cell of
-    its own coarse feature grid (16 px apart here); random detail does not correlate with itself."""
-    high = high_pass(rgb)[margin:-margin, margin:-margin]
-    n0, n1 = high.shape
-    ac = np.fft.fftshift(np.real(np.fft.ifft2(np.abs(np.fft.fft2(high, s=(2 * n0, 2 * n1))) ** 2)))
-    ac /= ac[n0, n1]
-    dy, dx = np.mgrid[-max_lag:max_lag + 1, -max_lag:max_lag + 1]
-    window = ac[n0 - max_lag:n0 + max_lag + 1, n1 - max_lag:n1 + max_lag + 1]
-    return float(window[np.hypot(dy, dx) >= min_lag].max())
 
 
 def test_detail_does_not_repeat_more_than_in_the_theme_itself(model):
@@ -131,15 +112,15 @@ def test_detail_does_not_repeat_more_than_in_the_theme_itself(model):
     _, meta, _, outputs, _ = model
     n = outputs.shape[1]
     theme = [render(meta["theme"], seed, n) / 127.5 - 1.0 for seed in range(8)]
-    allowed = max(repetition_score(t) for t in theme) + 0.1
+    allowed = max(repetition(t) for t in theme) + 0.1
     dots = np.zeros((n, n))
     dots[8::16, 8::16] = 1.0
     stamps = gaussian_filter(dots, 1.0)[..., None]  # what a stamped lattice looks like: a star every 16 px
     for y in outputs:
-        assert repetition_score(y) < allowed
+        assert repetition(y) < allowed
         # The measure would see one that carries twice the detail the picture has.
         gain = np.sqrt(2 * detail_energy(y) / detail_energy(stamps))
-        assert repetition_score(y + gain * stamps) > allowed
+        assert repetition(y + gain * stamps) > allowed
 
 
 def edge_steps(luminance: np.ndarray, at: int = 0, rim: int = 6, inside: int = 18) -> np.ndarray:

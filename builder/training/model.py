@@ -165,6 +165,15 @@ class JoinConv(layers.Layer):
                 "use_bias": self.use_bias, "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
 
 
+@keras.saving.register_keras_serializable("builder")
+class SigmoidTanh(layers.Layer):
+    """tanh(z) computed as 2 * sigmoid(2z) - 1, the same function: tf.js wasm runs Tanh as a
+    scalar kernel (5 ms a frame on the 256 x 256 x 3 output) and Sigmoid ~14x faster."""
+
+    def call(self, x):
+        return 2.0 * ops.sigmoid(2.0 * x) - 1.0
+
+
 def padded_conv(x, filters: int, kernel: int, *, padding: str, strides: int = 1, **kw):
     """A convolution whose output has ceil(size / strides) pixels, like padding="same".
 
@@ -212,7 +221,7 @@ def build_generator(*, size: int, base_filters: int, max_filters: int, depth: in
 
     x = Upsample2x(name="out_resize")(x)  # (b, S, S, widths[0])
     x = JoinConv(3, padding, init, name="out")([x, gray])  # with the soft input itself, for alignment: (b, S, S, 3)
-    rgb = layers.Activation("tanh", name="rgb")(x)
+    rgb = SigmoidTanh(name="rgb")(x)  # (b, S, S, 3) in [-1, 1]
     return keras.Model(gray, rgb, name="generator")
 
 
