@@ -25,6 +25,8 @@ def _train(args) -> None:
 def _export(args) -> None:
     from builder.training.export import export_run
 
+    if cfg.name_problem(args.name):  # before a path is made of it: "" would export over models/ itself
+        raise BuilderError(f"export: --name {cfg.name_problem(args.name)}")
     models_dir = Path(args.models_dir) if args.models_dir else None
     print(f"exported {export_run(Path(args.runs_dir) / args.name, step=args.step, models_dir=models_dir)}")
 
@@ -67,8 +69,15 @@ def _default_site_config() -> Path | None:
     return Path("site.toml") if Path("site.toml").is_file() else None
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments answer as every other error does: one line, with the fix (--help), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message}; see {self.prog} --help\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m builder", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="python -m builder", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     from builder.training.themes import THEMES

@@ -4,6 +4,7 @@ Two shapes, one idea: write beside the destination under a hidden name, then ren
 - `new_dir(dest)`: a fresh sibling directory, swapped in at `dest` when the block succeeds.
 - `new_file(path)`: a fresh sibling file, renamed over `path` when the block succeeds.
 A block that raises (or is interrupted) removes its temporary and leaves `dest` as it was.
+`check_writable(folder)` asks, before a long job, whether those writes will be possible.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from builder.errors import BuilderError
 
 
 @contextlib.contextmanager
@@ -46,6 +49,25 @@ def replace_dir(new: Path, dest: Path) -> None:
             os.replace(old, dest)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def check_writable(folder: Path, option: str, *, replaced: bool = False) -> None:
+    """Raise a one-line error unless entries can be made in `folder` (made first if absent), or,
+    with `replaced`, beside it (new_dir writes and renames in the parent).
+
+    Tried, not inferred from permission bits: root passes every os.access check, yet /proc and
+    read-only mounts still refuse. The probe is a directory (what new_dir makes), removed at once."""
+    folder = Path(folder)
+    existing = folder.parent if replaced else folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise BuilderError(f"{folder}: cannot be made, {existing} is a file, not a folder; pass another {option}")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".write-test-", dir=existing))
+    except OSError as e:
+        raise BuilderError(f"{folder}: cannot write there ({e.strerror} in {existing}); pass a writable "
+                           f"{option}") from None
 
 
 @contextlib.contextmanager

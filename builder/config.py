@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -95,7 +96,8 @@ class SiteConfig:
     min_psnr_db: float = opt(40.0, "Smallest acceptable PSNR of the quantized model against float32, in dB.")
     shard_bytes: int = opt(4 * 1024 * 1024, "Largest weight shard, in bytes.")
     models_dir: str = opt("models", "Where trained models are read from.")
-    out_dir: str = opt("site", "Where the site is written (replaced only when a build succeeds).")
+    out_dir: str = opt("site", "Where the site is written: replaced when a build succeeds, and only if absent, empty "
+                       "or a site built here.")
     cache_dir: str = opt(".cache/convert", "Converted models, keyed by content hash and options.")
 
 
@@ -148,31 +150,47 @@ def _coerce(cls, name: str, value, source: str):
         raise ConfigError(f"{source}: field '{name}' must be {getattr(hint, '__name__', hint)}, got {value!r}") from None
 
 
-def from_mapping(cls, data: dict, source: str):
-    """Build `cls` from a mapping (a TOML table); unknown keys are an error naming the key."""
+def typed_values(cls, data: dict, source: str) -> dict:
+    """The mapping's values converted to their fields' types; unknown keys are an error naming the key."""
     known = {f.name for f in fields_of(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{source}: unknown field '{unknown[0]}'; known fields: {', '.join(sorted(known))}")
-    return validate(cls(**{k: _coerce(cls, k, v, source) for k, v in data.items()}), source)
+    return {k: _coerce(cls, k, v, source) for k, v in data.items()}
+
+
+def from_mapping(cls, data: dict, source: str):
+    """Build `cls` from a mapping (a TOML table) over the defaults, validated."""
+    return validate(cls(**typed_values(cls, data, source)), source)
+
+
+def read_toml(path: Path, table: str | None = None) -> dict:
+    """The keys a TOML file (or one table of it) sets, as written; one-line errors for a missing or bad file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found; pass an existing .toml file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid TOML ({e}); fix the syntax") from None
+    return data.get(table, {}) if table else data
 
 
 def load(cls, path: Path | None, overrides: dict | None = None, table: str | None = None):
     """Defaults <- TOML file (optionally one table of it) <- overrides (already typed or strings)."""
-    data: dict = {}
-    source = str(path) if path else "command line"
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found; pass an existing .toml file")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{path}: not valid TOML ({e}); fix the syntax") from None
-        if table:
-            data = data.get(table, {})
+    data = read_toml(path, table) if path is not None else {}
     data = {**data, **{k: v for k, v in (overrides or {}).items() if v is not None}}
-    return from_mapping(cls, data, source)
+    return from_mapping(cls, data, str(path) if path else "command line")
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a run's or a model's folder under runs/ or models/; None when it can.
+
+    An empty name (an unset shell variable) would make runs/ itself the run, and the export would
+    swap the whole models/ folder out for one model."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        return f"must be one folder name (no '/', not '.' or '..', not empty), got {name!r}"
+    return None
 
 
 def validate(config, source: str):
@@ -181,11 +199,18 @@ def validate(config, source: str):
         raise ConfigError(f"{source}: field '{name}' {why}")
 
     for f in fields_of(type(config)):
+        value = getattr(config, f.name)
         allowed = f.metadata.get("choices")
-        if allowed and getattr(config, f.name) not in allowed:
-            bad(f.name, f"must be one of {', '.join(allowed)}, got {getattr(config, f.name)!r}")
+        if allowed and value not in allowed:
+            bad(f.name, f"must be one of {', '.join(allowed)}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            bad(f.name, f"must be a finite number, got {value}")
     if isinstance(config, TrainConfig):
         c = config
+        if name_problem(c.name):
+            bad("name", name_problem(c.name))
+        if not c.lr > 0:
+            bad("lr", f"must be positive, got {c.lr}")
         if c.size < 16:
             bad("size", f"must be at least 16, got {c.size}")
         if c.depth < 1 or c.size % (2 ** c.depth):

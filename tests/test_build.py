@@ -96,6 +96,20 @@ def test_converted_graph_uses_native_resize_and_no_slow_ops(project):
     assert "Sigmoid" in ops and "Tanh" not in ops
 
 
+def test_converted_graph_computes_nothing_on_its_weights(project):
+    """No Cast or Neg of a stored weight: tf.js would make a new filter tensor every frame, and the
+    wasm backend re-pack it for XNNPACK every frame."""
+    root, _, _ = project
+    model = json.loads(next((root / "site" / "models" / "tiny").glob("model.*.json")).read_text())
+    nodes = {n["name"]: n for n in model["modelTopology"]["node"]}
+    weights = {w["name"] for group in model["weightsManifest"] for w in group["weights"]}
+    consts = weights | {name for name, n in nodes.items() if n["op"] == "Const"}
+    on_weights = [n["name"] for n in nodes.values()
+                  if n["op"] in ("Cast", "Neg") and n["input"][0].split(":")[0] in consts]
+    assert on_weights == []
+    assert "Neg" not in {n["op"] for n in nodes.values()}
+
+
 def test_quantization_is_measured_and_reported(project):
     root, _, report = project
     table = json.loads((root / "site" / "quantization.json").read_text())
@@ -206,3 +220,66 @@ def test_netlify_toml_publishes_site_with_the_security_headers():
     assert every["X-Content-Type-Options"] == "nosniff" and every["Referrer-Policy"]
     immutable = [h for h in netlify["headers"] if "immutable" in h["values"].get("Cache-Control", "")]
     assert {h["for"] for h in immutable} >= {"/assets/*", "/models/*"}
+
+
+# -- nothing lost: the build replaces only a site it wrote --------------------------------------
+
+SITE_MARKER = ".learning-to-see-site"
+
+
+def test_out_dir_holding_anything_else_is_refused_before_converting_and_left_alone(project, tmp_path):
+    """`build --out-dir docs` (or `--out-dir models`) must not swap a site in over someone's files."""
+    root, _, _ = project
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "mine.md").write_text("notes\n")
+    models = tmp_path / "models"
+    shutil.copytree(root / "models", models)
+    fresh_cache = tmp_path / "fresh-cache"
+    for out, models_dir in ((docs, root / "models"), (models, models)):
+        before = tree_digest(out)
+        _one_line_error(cli_build(root, "--out-dir", str(out), "--models-dir", str(models_dir),
+                                  "--cache-dir", str(fresh_cache)), str(out), "not a site", "--out-dir")
+        assert tree_digest(out) == before
+    assert not fresh_cache.exists(), "refused before converting anything"
+    assert not list(tmp_path.glob(".*tmp-*")) and not list(tmp_path.glob(".*old-*"))
+
+
+def test_out_dir_that_cannot_be_written_is_refused_before_converting(project, tmp_path):
+    root, _, _ = project
+    (tmp_path / "a-file").write_text("")
+    for out in ("/proc/site", tmp_path / "a-file" / "site", tmp_path / "a-file"):
+        _one_line_error(cli_build(root, "--out-dir", str(out), "--cache-dir", str(tmp_path / "cache")),
+                        str(out), "--out-dir")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_the_site_carries_its_marker_and_replaces_its_own_or_an_empty_or_a_legacy_site(project, tmp_path):
+    root, _, _ = project
+    assert (root / "site" / SITE_MARKER).is_file()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    legacy = tmp_path / "legacy"  # a site built before the marker existed: our files only
+    shutil.copytree(root / "site", legacy)
+    (legacy / SITE_MARKER).unlink()
+    for out in (empty, legacy):
+        done = cli_build(root, "--out-dir", str(out))
+        assert done.returncode == 0, done.stderr
+        assert tree_digest(out) == tree_digest(root / "site")
+    (legacy / SITE_MARKER).unlink()
+    (legacy / "mine.md").write_text("notes\n")  # ...but not one holding anything of someone else's
+    _one_line_error(cli_build(root, "--out-dir", str(legacy)), str(legacy), "not a site")
+    assert (legacy / "mine.md").read_text() == "notes\n"
+
+
+def test_a_failed_swap_leaves_the_destination_as_it_was(tmp_path):
+    """replace_dir's second rename fails (the new folder vanished): the old one is put back."""
+    from builder.atomic import replace_dir
+
+    dest = tmp_path / "site"
+    dest.mkdir()
+    (dest / "index.html").write_text("old")
+    with pytest.raises(FileNotFoundError):
+        replace_dir(tmp_path / "vanished", dest)
+    assert tree_digest(dest) == {"index.html": hashlib.sha256(b"old").hexdigest()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]

@@ -94,3 +94,43 @@ def test_cli_prints_one_line_error_for_unknown_theme_and_missing_folder(tmp_path
         assert done.returncode == 2
         err = done.stderr.strip().splitlines()
         assert len(err) == 1 and words in err[0], done.stderr
+
+
+def _one_colour_png(path, width: int, height: int) -> None:
+    """A real RGB PNG of width x height, written a row at a time (a few MB, whatever its size)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(1)
+    row = b"\0" + bytes((90, 140, 200)) * width  # filter type 0, then the pixels
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def test_an_image_over_pillows_pixel_limit_is_skipped_with_the_fix(tmp_path):
+    folder = good_folder(tmp_path / "data")
+    _one_colour_png(folder / "huge.png", 15000, 12000)  # over twice the limit: Pillow refuses to open it
+    _one_colour_png(folder / "big.png", 9500, 9500)  # over the limit: Pillow warns of a decompression bomb
+    ds = load(folder)
+    assert len(ds.train) + len(ds.val) == 10
+    for name in ("huge.png", "big.png"):
+        line = next((l for l in ds.skipped if name in l), None)
+        assert line is not None, ds.skipped
+        assert "pixels" in line and "resize it" in line and "\n" not in line
+
+
+def test_symlinked_sub_folders_are_followed_once(tmp_path):
+    folder = good_folder(tmp_path / "data", count=6)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for i in range(4):
+        photo(50 + i).save(elsewhere / f"far{i}.jpg")
+    (folder / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(folder, target_is_directory=True)  # data/linked/loop -> data
+    ds = load(folder)
+    assert len(ds.train) + len(ds.val) == 10
+    assert ds.skipped == []

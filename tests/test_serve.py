@@ -1,7 +1,10 @@
 """builder.site.serve: a real server on a free port, real HTTP requests, the repository's netlify.toml."""
 
 import http.client
+import subprocess
+import sys
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -167,3 +170,19 @@ def test_missing_files_and_folders_are_404(site_url, path):
 def test_paths_cannot_escape_the_site(site_url):
     status, _, body = fetch(site_url, "/../netlify.toml")
     assert status == 404 and b"[[headers]]" not in body
+
+
+def test_a_nul_in_the_path_is_a_400_without_a_traceback(site_url, capfd):
+    status, headers, _ = fetch(site_url, "/%00")
+    assert status == 400 and headers["content-security-policy"]
+    assert fetch(site_url, "/index.html")[0] == 200  # the server goes on serving
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("port", ["70000", "-1"])
+def test_a_port_out_of_range_is_one_line(tmp_path, port):
+    done = subprocess.run([sys.executable, "-m", "builder", "serve", "--site", str(tmp_path), "--port", port],
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, timeout=60)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--port" in lines[0] and "65535" in lines[0], done.stderr

@@ -4,11 +4,13 @@ import dataclasses
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from builder import config as cfg
 from builder.config import TrainConfig
 from builder.site.convert import reference_outputs
 from builder.errors import ConfigError
@@ -148,3 +150,97 @@ def test_the_saved_model_stores_float16_weights_and_still_matches_the_generator(
 
     x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 1)).astype(np.float32)
     assert np.abs(reference_outputs(tmp_path / "sm", x) - generator(x).numpy()).max() < 2e-3
+
+
+# -- nothing lost: names, resumed configs, output folders -----------------------------------------
+
+TINY_ARGS = ("--dataset", "nebula", "--size", "32", "--depth", "3", "--base-filters", "4", "--max-filters", "8",
+             "--batch-size", "1", "--steps", "2", "--checkpoint-every", "2", "--log-every", "1", "--val-every", "2",
+             "--sample-every", "2", "--val-pairs", "1", "--theme-images", "2")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "builder", *args], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent, timeout=600)
+
+
+def one_line_error(done: subprocess.CompletedProcess, *words: str) -> str:
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr[-2000:]
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../up", "/abs"])
+def test_a_run_name_must_be_one_folder_name(name):
+    with pytest.raises(ConfigError, match="field 'name'"):
+        cfg.load(TrainConfig, None, {"name": name})
+
+
+def test_train_or_export_with_an_empty_name_writes_nothing(tmp_path):
+    """`--name "$UNSET"` would train into runs/ itself and export over models/ as a whole."""
+    runs, models = tmp_path / "runs", tmp_path / "models"
+    (models / "keep").mkdir(parents=True)
+    (models / "keep" / "meta.json").write_text("{}")
+    one_line_error(cli("train", "--name", "", *TINY_ARGS, "--runs-dir", str(runs), "--models-dir", str(models),
+                       "--cache-dir", str(tmp_path / "cache")), "'name'", "one folder name")
+    for name in ("", ".."):
+        one_line_error(cli("export", "--name", name, "--runs-dir", str(runs), "--models-dir", str(models)),
+                       "--name", "one folder name")
+    assert not runs.exists() and not (tmp_path / "cache").exists()
+    assert sorted(p.relative_to(models).as_posix() for p in models.rglob("*")) == ["keep", "keep/meta.json"]
+
+
+def _saved_run(config: TrainConfig) -> Path:
+    """The run folder's config.toml, as `train` leaves it (resolve_config reads nothing else)."""
+    run = Path(config.runs_dir) / config.name
+    run.mkdir(parents=True)
+    (run / "config.toml").write_text(cfg.to_toml(config))
+    return run
+
+
+def test_resume_with_a_partial_config_file_changes_only_its_keys(tiny, tmp_path):
+    _saved_run(tiny)
+    part = tmp_path / "part.toml"
+    part.write_text("lr = 1e-4\nsteps = 12\n")
+    resumed = resolve_config({"name": "t", "runs_dir": tiny.runs_dir}, part, resume=True)
+    assert resumed == dataclasses.replace(tiny, lr=1e-4, steps=12)
+    # The command line still wins over the file.
+    assert resolve_config({"name": "t", "runs_dir": tiny.runs_dir, "steps": 20}, part, resume=True).steps == 20
+    for text, words in [("size = 64\n", "cannot change when resuming"), ('colour = "red"\n', "unknown field"),
+                        ('lr = "fast"\n', "field 'lr'")]:
+        part.write_text(text)
+        with pytest.raises(ConfigError, match=words):
+            resolve_config({"name": "t", "runs_dir": tiny.runs_dir}, part, resume=True)
+
+
+def test_a_resume_that_fails_leaves_the_runs_config_and_a_short_steps_is_refused(tiny):
+    run = train(tiny, export=False)
+    saved = (run / "config.toml").read_text()
+    # A changed network (train called without resolve_config's guard) fails at the restore.
+    with pytest.raises(Exception):
+        train(dataclasses.replace(tiny, base_filters=8, steps=9), resume=True, export=False)
+    assert (run / "config.toml").read_text() == saved
+    for steps in ("3", "6"):
+        one_line_error(cli("train", "--resume", "--name", "t", "--runs-dir", tiny.runs_dir, "--steps", steps,
+                           "--no-export"), "step 6", "--steps")
+    assert (run / "config.toml").read_text() == saved
+    assert sorted(p.name for p in (run / "ckpt").glob("ckpt-*.index")) == ["ckpt-3.index", "ckpt-6.index"]
+
+
+@pytest.mark.parametrize("option", ["--models-dir", "--runs-dir", "--cache-dir"])
+def test_an_output_folder_that_cannot_be_written_is_refused_before_the_first_step(tmp_path, option):
+    folders = {"--runs-dir": tmp_path / "runs", "--models-dir": tmp_path / "models", "--cache-dir": tmp_path / "cache"}
+    folders[option] = Path("/proc/x")
+    args = [a for o, f in folders.items() for a in (o, str(f))]
+    one_line_error(cli("train", "--name", "t", *TINY_ARGS, *args), "/proc/x", option)
+    assert not any(f.exists() for f in folders.values() if f != Path("/proc/x"))
+
+
+@pytest.mark.parametrize("lr", ["nan", "inf", "0", "-1e-4"])
+def test_a_learning_rate_that_is_not_finite_and_positive_is_refused(tmp_path, lr):
+    one_line_error(cli("train", "--name", "t", *TINY_ARGS, f"--lr={lr}", "--runs-dir", str(tmp_path / "runs"),
+                       "--cache-dir", str(tmp_path / "cache"), "--no-export"), "field 'lr'")
+    assert not (tmp_path / "runs").exists()

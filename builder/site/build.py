@@ -3,6 +3,8 @@
 The build reads as a sequence: gather everything (config, models, conversions, bundle), then
 write it into a temporary directory that replaces `site/` only when every step succeeded.
 Every asset but index.html gets a content-hashed name, so it can be cached forever.
+The site carries a marker file: the build replaces only a folder that is absent, empty or marked
+(`check_out_dir`), so `--out-dir docs` or `--out-dir models` cannot delete anyone's files.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.atomic import new_dir
+from builder.atomic import check_writable, new_dir
 from builder.config import SiteConfig
 from builder.site.convert import ConvertedModel, convert_model
 from builder.errors import BuildError
@@ -24,6 +26,9 @@ from builder import REPO_ROOT as ROOT
 REQUIRED_META = ("name", "input", "output", "transform", "params", "flops", "steps")
 PICTURES = ("preview", "loss_curve", "samples", "evidence")
 MAX_DEFAULT_MODEL_BYTES = 1_000_000
+SITE_MARKER = ".learning-to-see-site"  # in every site built: a folder holding it may be replaced
+# The top of a site built before the marker existed: a folder holding these and nothing else is ours too.
+UNMARKED_SITE, UNMARKED_SITE_MAY_HOLD = {"index.html", "manifest.json", "quantization.json"}, {"assets", "models"}
 
 
 @dataclass
@@ -158,10 +163,27 @@ def add_model(files: SiteFiles, model_dir: Path, meta: dict, converted: Converte
     return _card(model_dir, meta, converted, urls, quality)
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse, before any work, an out dir the build cannot write or may not replace as a whole."""
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise BuildError(f"{out_dir}: is a file, not a folder; pass a folder as --out-dir (or out_dir in "
+                             f"site.toml)")
+        entries = {p.name for p in out_dir.iterdir()}
+        ours = SITE_MARKER in entries or UNMARKED_SITE <= entries <= UNMARKED_SITE | UNMARKED_SITE_MAY_HOLD
+        if entries and not ours:
+            raise BuildError(f"{out_dir}: not a site this builder wrote (no {SITE_MARKER}), and a build replaces "
+                             f"the whole folder; pass a new or empty --out-dir (or out_dir in site.toml), or move "
+                             f"its files away first")
+    check_writable(out_dir, "--out-dir (or out_dir in site.toml)", replaced=True)
+
+
 def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=print) -> BuildReport:
     from builder.site.bundle import bundle
 
     started = time.monotonic()
+    out_dir = Path(out_dir)
+    check_out_dir(out_dir)  # before the slow conversions, and again before the swap
     models = find_models(config)
     qualities = [read_quality(d) for d, _ in models]  # before the slow conversions: a bad one fails at once
     default = config.default_model or models[0][0].name
@@ -198,6 +220,7 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
     files.add("quantization.json", (json.dumps(quantization, indent=2, sort_keys=True) + "\n").encode())
     manifest = {"assets": assets, "models": {c["name"]: c["model_url"] for c in cards}}
     files.add("manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    files.add(SITE_MARKER, b"Written by `python -m builder build`, which replaces this whole folder at each build.\n")
 
     write_atomically(files, out_dir)
     return BuildReport(out_dir, [{k: c[k] for k in ("name", "dtype", "bytes", "psnr_db")} for c in cards],
@@ -208,5 +231,6 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
 
 def write_atomically(files: SiteFiles, out_dir: Path) -> None:
     """Write into a sibling temporary directory, then swap it in with renames."""
+    check_out_dir(out_dir)  # someone may have put files there while the models converted
     with new_dir(out_dir) as tmp:
         files.write(tmp)

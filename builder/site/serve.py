@@ -12,6 +12,7 @@ import re
 import sys
 import threading
 import tomllib
+import urllib.parse
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -106,6 +107,13 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
             self.send_header(name, value)
         super().end_headers()
 
+    def send_head(self):
+        # "/%00" would reach open() as an embedded NUL and end the request in a server traceback.
+        if "\0" in urllib.parse.unquote(self.path.split("?", 1)[0].split("#", 1)[0]):
+            self.send_error(400, "Bad Request: NUL in the path")
+            return None
+        return super().send_head()
+
     def list_directory(self, path):  # Netlify never lists folders
         self.send_error(404, "Not Found")
         return None
@@ -171,6 +179,8 @@ def serving(root: Path, host: str = "127.0.0.1", port: int = 0, *,
 
 def run(site_dir: Path, port: int = 8000, host: str = "127.0.0.1") -> None:
     """Serve site_dir until interrupted, printing its URL."""
+    if not 0 <= port <= 65535:
+        raise BuilderError(f"--port {port}: not a port number; pick one from 1 to 65535 (0: any free port)")
     try:
         server = serve(site_dir, host, port)
     except OSError as error:

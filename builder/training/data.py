@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -102,11 +104,18 @@ def _prepare_file(job: tuple[Path, Path, int, int]) -> tuple[str, str | None]:
     try:
         import io
 
-        image = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():  # over Pillow's pixel limit it warns; over twice the limit it raises
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
         problem = _problem(path, data, image, min_side)
         if problem:
             return "", f"{path}: {problem}"
         image = ImageOps.exif_transpose(image).convert("RGB")  # also forces a full decode
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        pixels = re.search(r"\((\d+) pixels\)", str(e))  # Pillow's message gives the size, not the image
+        size = f"{int(pixels.group(1)) / 1e6:.0f} megapixels" if pixels else "too many pixels"
+        return "", (f"{path}: {size}, over Pillow's limit of {Image.MAX_IMAGE_PIXELS / 1e6:.0f} (its guard "
+                    f"against decompression bombs); resize it (e.g. `magick in.png -resize 6000x6000 out.png`)")
     except UnidentifiedImageError:
         return "", f"{path}: not an image (corrupt or unknown format); delete or replace it"
     except (OSError, SyntaxError, ValueError) as e:
@@ -157,7 +166,17 @@ def _read(paths: list[str]) -> list[np.ndarray]:
 
 
 def find_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    """The image files under `folder`, through symlinked sub-folders too (each real folder once, so a
+    link back up cannot loop)."""
+    found, seen = [], set()
+    for top, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        found += [Path(top) / n for n in names if Path(n).suffix.lower() in IMAGE_SUFFIXES]
+    return sorted(p for p in found if p.is_file())
 
 
 def load_folder(folder: Path, *, size: int, cache_dir: Path, val_pairs: int, min_images: int) -> Dataset:

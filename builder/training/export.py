@@ -15,6 +15,7 @@ from PIL import Image
 
 from builder import config as cfg
 from builder.atomic import new_dir
+from builder.errors import ConfigError
 
 META_VERSION = 1
 
@@ -66,6 +67,8 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
     from builder.training.model import conv_flops, count_params
     from builder.training.photos import photo_inputs
 
+    if cfg.name_problem(config.name):  # "" would swap the whole models folder out for this one model
+        raise ConfigError(f"export: field 'name' {cfg.name_problem(config.name)}")
     out_root = Path(out_root or config.models_dir)
     out_root.mkdir(parents=True, exist_ok=True)
     dest = out_root / config.name

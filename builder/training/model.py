@@ -152,13 +152,16 @@ class JoinConv(layers.Layer):
         return ops.conv(x, kernel, padding="same")
 
     def call(self, inputs):
+        import tensorflow as tf  # the builder's backend: AddN has no keras.ops name
+
         a, b = inputs
         first = self._conv(a, self.kernels[0])
         if self.use_bias:
             first = first + self.bias
-        # a*k + b*k' as a*k - b*(-k'): a Sub, because the tensorflowjs converter fuses Conv2D + Add
-        # into a FusedConv2D whose "bias" is the other convolution's output, which tf.js rejects.
-        return first - self._conv(b, -self.kernels[1])
+        # AddN, not Add: the tensorflowjs converter fuses Conv2D + Add into a FusedConv2D whose
+        # "bias" is the other convolution's output, which tf.js rejects. (Before: a Sub of the
+        # convolution with the kernel negated, whose Neg tf.js ran on the weights every frame.)
+        return tf.math.add_n([first, self._conv(b, self.kernels[1])])
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "padding": self.padding,

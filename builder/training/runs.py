@@ -8,7 +8,8 @@ runs/<name>/
   loss.png         loss curves, redrawn at each checkpoint
   samples.png      input | output | target on held-out pairs (samples/step_N.png keeps history)
 
-Training writes it (`train.py`); export and evaluation read it (here), so neither needs the
+Training writes it (`train.py`; config.toml and dataset.json only once a step has succeeded, so a
+resume that fails leaves them as they were); export and evaluation read it (here), so neither needs the
 training loop, and restoring a generator builds no discriminator and no optimizer.
 """
 
@@ -101,20 +102,25 @@ def load_generator(run: Run, step: int | None = None):
 
 
 def resolve_config(overrides: dict, config_path: Path | None, resume: bool) -> cfg.TrainConfig:
-    """Defaults <- --config TOML <- command line; a resumed run starts from its saved config."""
+    """Defaults <- --config TOML <- command line; a resumed run starts from its saved config instead
+    of the defaults, and the TOML changes only the keys it names."""
     if not resume:
         return cfg.load(cfg.TrainConfig, config_path, overrides)
-    name = overrides.get("name") or cfg.TrainConfig.name
-    runs = overrides.get("runs_dir") or cfg.TrainConfig.runs_dir
-    run = Run(Path(runs) / name)
+    from_file = cfg.typed_values(cfg.TrainConfig, cfg.read_toml(config_path), str(config_path)) if config_path else {}
+    asked = {**from_file, **overrides}
+    name = asked.get("name", cfg.TrainConfig.name)
+    if cfg.name_problem(name):  # before it becomes a path
+        raise ConfigError(f"{'command line' if 'name' in overrides else config_path}: field 'name' "
+                          f"{cfg.name_problem(name)}")
+    run = Run(Path(asked.get("runs_dir", cfg.TrainConfig.runs_dir)) / name)
     if not run.config_path.is_file():
         raise ConfigError(f"{run.config_path}: no run to resume; train without --resume first, or pass --name")
     base = run.config()
-    if config_path:
-        base = dataclasses.replace(base, **cfg.to_dict(cfg.load(cfg.TrainConfig, config_path)))
-    changed = {k: v for k, v in overrides.items() if getattr(base, k) != v}
-    locked = sorted(set(changed) & set(LOCKED_ON_RESUME))
+    locked = sorted(k for k, v in asked.items() if k in LOCKED_ON_RESUME and getattr(base, k) != v)
     if locked:
-        raise ConfigError(f"{run.config_path}: --{locked[0].replace('_', '-')} cannot change when resuming "
-                          f"(the checkpoint's networks depend on it); start a new --name instead")
-    return cfg.validate(dataclasses.replace(base, **overrides), "command line")
+        where = (f"{run.config_path}: --{locked[0].replace('_', '-')}" if locked[0] in overrides
+                 else f"{config_path}: field '{locked[0]}'")
+        raise ConfigError(f"{where} cannot change when resuming {run.dir} (the checkpoint's networks depend on it); "
+                          f"start a new --name instead")
+    return cfg.validate(dataclasses.replace(base, **asked), "command line" if not from_file else
+                        f"{config_path} and the command line")

@@ -11,6 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from builder import config as cfg
+from builder.atomic import check_writable, write_text
 from builder.errors import ConfigError
 from builder.training.runs import Run
 
@@ -50,13 +51,26 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
     if not resume and run.has_checkpoints():
         raise ConfigError(f"{run.dir}: a run with checkpoints exists; pass --resume to continue it, "
                           f"or choose another --name")
+    done = run.checkpoint_steps()[-1:] if resume else []
+    if done and config.steps <= done[0]:
+        raise ConfigError(f"{run.dir}: the run is already at step {done[0]}; pass a larger --steps to continue "
+                          f"it, or `python -m builder export --name {config.name}` to export it as it is")
+    # Every output folder, before hours of training end in a failed write.
+    for folder, option in ((config.runs_dir, "--runs-dir"), (config.cache_dir, "--cache-dir"),
+                           *([(config.models_dir, "--models-dir")] if export else [])):
+        check_writable(Path(folder), option)
     dataset = load_dataset(config)  # bad input fails here, before anything is written
     run.samples_dir.mkdir(parents=True, exist_ok=True)
-    run.config_path.write_text(cfg.to_toml(config))
     for line in dataset.skipped:
         print(f"skipped {line}")
     params = TransformParams.from_config(config, (dataset.flip_horizontal, dataset.flip_vertical))
-    run.write_dataset_info(dataset.name, params)
+
+    def keep_run_info() -> None:
+        """The run's config.toml and dataset.json, written once the run has stepped: a resume that
+        fails (a changed network, a bad option) leaves the run's own config to resume with."""
+        write_text(run.config_path, cfg.to_toml(config))
+        run.write_dataset_info(dataset.name, params)
+
     val_x, val_y = fixed_pairs(dataset.val, params, config.val_pairs)
 
     strategy = choose_strategy()
@@ -78,6 +92,7 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
         log_path.write_text("".join(line + "\n" for line in kept))
 
     def snapshot(step: int) -> None:
+        keep_run_info()  # a checkpoint is never without the config that resumes it
         manager.save(checkpoint_number=step)
         plots.loss_curves(log_path, run.loss_plot)
 
@@ -106,6 +121,8 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
                 if not all(math.isfinite(v) for v in losses.values()):
                     raise FloatingPointError(f"loss became {losses} at step {step}; lower --lr "
                                              f"(the last checkpoint is kept in {run.ckpt_dir})")
+                if step == start + 1:
+                    keep_run_info()
                 record = {"step": step, **{k: round(v, 5) for k, v in losses.items()}}
                 if step % config.val_every == 0 or step == config.steps:
                     record["val_l1"] = round(val_l1(), 5)
@@ -125,6 +142,9 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
                     break
     except KeyboardInterrupt:
         bar.close()
+        if step == start:  # nothing trained since the last checkpoint (or a new run's random start)
+            print("interrupted before the first step: nothing to save")
+            raise SystemExit(130)
         snapshot(step)
         print(f"interrupted: checkpoint saved at step {step}; continue with --resume --name {config.name}")
         raise SystemExit(130)

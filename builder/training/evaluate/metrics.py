@@ -17,7 +17,9 @@ PROJECTIONS, REPEATS = 128, 4
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
-    return np.asarray(rgb, np.float32) @ LUMA
+    """(..., 3) colour or (..., 1) grey -> (...)."""
+    rgb = np.asarray(rgb, np.float32)
+    return rgb[..., 0] if rgb.shape[-1] == 1 else rgb @ LUMA
 
 
 # -- theme likeness: sliced Wasserstein distance of Laplacian-pyramid patches (Karras et al. 2018) ----

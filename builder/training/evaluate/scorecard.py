@@ -42,6 +42,7 @@ class Judge:
     inputs: np.ndarray  # (n, S, S, 1): the photographs through the transform
     pans: list[np.ndarray]  # each (frames, S, S, 1)
     pan_travel: list[float]  # how far each pan's own photograph travels (the anchor of moves_with_scene)
+    input_travel: float  # the same figure for the soft input itself: what the transform leaves to follow
     references: np.ndarray  # (r, S, S, 3): the theme's own held-out pictures, compared with outputs
     reference_patches: list
     floor: list[float]  # SWD per level: two disjoint sets of the theme's own pictures
@@ -62,8 +63,11 @@ class Judge:
         floor = m.swd_per_level(own_patches, m.level_patches(spare, rng))
         per_theme = [m.swd_per_level(m.level_patches(refs, rng), own_patches) for refs in others.values()]
         ceiling = list(np.mean(per_theme, axis=0))
-        return cls(params, labels, ev.camera_inputs(photos, params), pans, pan_travel, own, own_patches,
-                   floor, ceiling, list(others))
+        # The soft input's own fine detail sits on the transform's screen-fixed 24-px grid.
+        input_travel = float(np.median([m.travel(np.repeat(p, 3, -1), ev.PAN_SHIFT) / t
+                                        for p, t in zip(pans, pan_travel)]))
+        return cls(params, labels, ev.camera_inputs(photos, params), pans, pan_travel, input_travel, own,
+                   own_patches, floor, ceiling, list(others))
 
     def score(self, generate, psnr_db: float | None = None) -> dict:
         """generate: (n, S, S, 1) -> (n, S, S, 3), both in [-1, 1]. Returns the scorecard."""
@@ -99,7 +103,8 @@ class Judge:
                 "ceiling_themes": self.ceiling_themes, "pyramid_levels_px": m.pyramid_sizes(self.params.size),
                 "fine_levels_px": [m.pyramid_sizes(self.params.size)[i] for i in FINE_LEVELS],
                 "photos": len(self.labels), "references": len(self.references),
-                "pans": len(self.pans), "pan_shift_px": ev.PAN_SHIFT}
+                "pans": len(self.pans), "pan_shift_px": ev.PAN_SHIFT,
+                "soft_input_moves_with_scene": round(self.input_travel, 4)}
 
 
 def rank_key(card: dict):
