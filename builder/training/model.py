@@ -141,10 +141,17 @@ class JoinConv(layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer or "glorot_uniform")
 
     def build(self, shapes):
-        self.kernels = [self.add_weight(shape=(3, 3, shape[-1], self.filters), initializer=self.kernel_initializer,
-                                        name=f"kernel_{name}") for shape, name in zip(shapes, "ab")]
+        # Attributes, not a list: tf.train.Checkpoint tracks a layer's weights through its attributes,
+        # and a list of them was left out of checkpoints (restored only through the optimizer's slots).
+        self.kernel_a, self.kernel_b = (
+            self.add_weight(shape=(3, 3, shape[-1], self.filters), initializer=self.kernel_initializer,
+                            name=f"kernel_{name}") for shape, name in zip(shapes, "ab"))
         if self.use_bias:
             self.bias = self.add_weight(shape=(self.filters,), initializer="zeros", name="bias")
+
+    @property
+    def kernels(self) -> tuple:
+        return self.kernel_a, self.kernel_b
 
     def _conv(self, x, kernel):
         if self.padding == "reflect":
@@ -155,13 +162,13 @@ class JoinConv(layers.Layer):
         import tensorflow as tf  # the builder's backend: AddN has no keras.ops name
 
         a, b = inputs
-        first = self._conv(a, self.kernels[0])
+        first = self._conv(a, self.kernel_a)
         if self.use_bias:
             first = first + self.bias
         # AddN, not Add: the tensorflowjs converter fuses Conv2D + Add into a FusedConv2D whose
         # "bias" is the other convolution's output, which tf.js rejects. (Before: a Sub of the
         # convolution with the kernel negated, whose Neg tf.js ran on the weights every frame.)
-        return tf.math.add_n([first, self._conv(b, self.kernels[1])])
+        return tf.math.add_n([first, self._conv(b, self.kernel_b)])
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "padding": self.padding,

@@ -59,10 +59,12 @@ def contact_sheet(rows: dict[str, Sequence[np.ndarray]], path: Path, *, tile_px:
     in [-1, 1] or uint8, shown at tile_px."""
     tiles = [[np.asarray(Image.fromarray(_to_uint8(image)).resize((tile_px, tile_px), Image.LANCZOS))
               for image in images] for images in rows.values()]
-    _labelled_rows(tiles, list(rows), tile_px, Path(path))
+    # 256 colours: the sheet ships in every clone and on the site, and as RGB it weighs 700 KB.
+    _labelled_rows(tiles, list(rows), tile_px, Path(path), palette=True)
 
 
-def _labelled_rows(tiles: list[list[np.ndarray]], names: list[str], size: int, path: Path) -> None:
+def _labelled_rows(tiles: list[list[np.ndarray]], names: list[str], size: int, path: Path, *,
+                   palette: bool = False) -> None:
     font = _font(max(14, size // 14))
     label_px = _text_width(font, names) + 2 * _GAP_PX
     sheet = _compose(tiles, column_titles=None, font=font, left_px=label_px)
@@ -70,7 +72,7 @@ def _labelled_rows(tiles: list[list[np.ndarray]], names: list[str], size: int, p
     for i, name in enumerate(names):
         top = _GAP_PX + i * (size + _GAP_PX)
         draw.text((_GAP_PX, top + size // 2), name, fill=_TEXT, font=font, anchor="lm")
-    _save_png(sheet, path)
+    _save_png(sheet.quantize(256, dither=Image.Dither.FLOYDSTEINBERG) if palette else sheet, path)
 
 
 def loss_curves(log_path: Path, path: Path) -> None:

@@ -97,7 +97,14 @@ def load_generator(run: Run, step: int | None = None):
     step_variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     # The average, when kept, is what the run samples and exports; restore it into `generator`.
     name = "generator_ema" if config.ema_decay > 0 else "generator"
-    tf.train.Checkpoint(**{name: generator, "step": step_variable}).restore(prefix).expect_partial()
+    status = tf.train.Checkpoint(**{name: generator, "step": step_variable}).restore(prefix)
+    try:
+        status.assert_existing_objects_matched()  # every weight of the generator came from the file
+    except AssertionError:
+        raise ConfigError(f"{prefix}: this checkpoint does not hold every weight of the {name.replace('_', ' ')} "
+                          f"(written before JoinConv's kernels were tracked); export the model the run "
+                          f"wrote at its end, or train again") from None
+    status.expect_partial()  # the discriminator and the optimizers are left unread on purpose
     return config, generator, int(step_variable)
 
 
