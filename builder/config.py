@@ -213,8 +213,12 @@ def validate(config, source: str):
             bad("lr", f"must be positive, got {c.lr}")
         if c.size < 16:
             bad("size", f"must be at least 16, got {c.size}")
-        if c.depth < 1 or c.size % (2 ** c.depth):
+        if c.depth < 1:
+            bad("depth", f"must be at least 1 (a U-Net needs one down-sampling level), got {c.depth}")
+        if c.size % (2 ** c.depth):
             bad("depth", f"must divide the size: {c.size} is not a multiple of 2**{c.depth}")
+        if c.min_images < 2:
+            bad("min_images", f"must be at least 2 (one image is held out for validation), got {c.min_images}")
         if c.size // c.downscale < 1:
             bad("downscale", f"leaves no pixels: size {c.size} / downscale {c.downscale} < 1")
         if not 1.0 <= c.scale_min <= c.scale_max:

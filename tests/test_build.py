@@ -283,3 +283,12 @@ def test_a_failed_swap_leaves_the_destination_as_it_was(tmp_path):
         replace_dir(tmp_path / "vanished", dest)
     assert tree_digest(dest) == {"index.html": hashlib.sha256(b"old").hexdigest()}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_forced_quantization_under_the_psnr_floor_ships_with_a_warning(project, tmp_path):
+    root, _, _ = project
+    done = cli_build(root, "--quantization", "uint8", "--min-psnr-db", "200", "--out-dir", str(tmp_path / "site"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    warnings = [line for line in done.stdout.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2 and all("under min_psnr_db 200" in w for w in warnings), done.stdout[-2000:]
+    assert (tmp_path / "site" / "index.html").is_file()

@@ -260,3 +260,37 @@ def test_a_checkpoint_restores_exactly_the_generator_the_run_exported(tiny, ema_
     x = np.random.default_rng(0).uniform(-1, 1, (2, config.size, config.size, 1)).astype(np.float32)
     exported = load_saved_model(Path(config.models_dir) / config.name / "saved_model")(x)
     np.testing.assert_allclose(generator(x, training=False).numpy(), exported, atol=2e-3)  # float16 storage
+
+
+def test_two_trainings_of_one_run_are_refused(tiny):
+    """The second one stops with one line naming the run; the first one's files are left alone."""
+    import time
+
+    args = ("train", "--name", tiny.name, "--dataset", "nebula", "--size", "32", "--depth", "3", "--base-filters",
+            "4", "--max-filters", "8", "--batch-size", "2", "--theme-images", "6", "--val-pairs", "2",
+            "--runs-dir", tiny.runs_dir, "--cache-dir", tiny.cache_dir, "--no-export")
+    first = subprocess.Popen([sys.executable, "-m", "builder", *args, "--steps", "100000"], cwd=Path(__file__).parent.parent,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        lock = Path(tiny.runs_dir) / tiny.name / ".lock"
+        deadline = time.monotonic() + 120
+        while not (lock.exists() and lock.read_text().strip() == str(first.pid)):
+            assert time.monotonic() < deadline and first.poll() is None, "the first training never started"
+            time.sleep(0.2)
+        second = cli(*args, "--steps", "10")
+        # It stops after the dataset's (cleared) progress bar: the error is its last line, and its only one.
+        lines = [line for line in second.stderr.replace("\r", "\n").splitlines() if line.strip()]
+        assert second.returncode == 2 and lines[-1].startswith("error: "), second.stderr[-2000:]
+        assert "another training of this run" in lines[-1] and str(first.pid) in lines[-1]
+        assert sum(line.startswith("error: ") for line in lines) == 1
+        assert first.poll() is None  # the first one goes on
+    finally:
+        first.terminate()
+        first.wait(60)
+
+
+@pytest.mark.parametrize("option, value, words", [("--depth", "0", "at least 1"), ("--min-images", "1", "held out")])
+def test_values_a_run_cannot_use_are_refused_with_the_reason(tmp_path, option, value, words):
+    one_line_error(cli("train", "--name", "t", *TINY_ARGS, option, value, "--runs-dir", str(tmp_path / "runs")),
+                   option.lstrip("-").replace("-", "_"), words)
+    assert not (tmp_path / "runs").exists()

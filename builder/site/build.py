@@ -193,6 +193,11 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
     converted = [convert_model(d, meta, quantization=config.quantization, min_psnr_db=config.min_psnr_db,
                                shard_bytes=config.shard_bytes, cache_root=Path(config.cache_dir),
                                progress=progress) for d, meta in models]
+    for c in converted:  # a forced dtype ships as asked, but not silently
+        if c.quantization.psnr_db < config.min_psnr_db:
+            progress(f"warning: {c.name}: {c.quantization.dtype} measures {c.quantization.psnr_db} dB against "
+                     f"float32, under min_psnr_db {config.min_psnr_db}; use quantization = \"auto\" to ship the "
+                     f"smallest dtype that meets it")
     bundled = bundle(root)
 
     files = SiteFiles()

@@ -44,6 +44,27 @@ class Run:
     samples = property(lambda self: self.dir / "samples.png")
     samples_dir = property(lambda self: self.dir / "samples")
 
+    def lock(self):
+        """An open file holding an exclusive lock on the run (released when closed or the process
+        ends): two trainings of one run would write each other's checkpoints and logs."""
+        import fcntl
+        import os
+
+        handle = open(self.dir / ".lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise ConfigError(f"{self.dir}: another training of this run is going on (pid {holder}); wait for it "
+                              f"to finish, or train under another --name") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        return handle
+
     def has_checkpoints(self) -> bool:
         return self.ckpt_dir.is_dir() and any(self.ckpt_dir.iterdir())
 

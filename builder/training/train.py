@@ -61,6 +61,7 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
         check_writable(Path(folder), option)
     dataset = load_dataset(config)  # bad input fails here, before anything is written
     run.samples_dir.mkdir(parents=True, exist_ok=True)
+    lock = run.lock()  # held until this function returns: one training per run at a time  # noqa: F841
     for line in dataset.skipped:
         print(f"skipped {line}")
     params = TransformParams.from_config(config, (dataset.flip_horizontal, dataset.flip_vertical))
