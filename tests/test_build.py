@@ -292,3 +292,24 @@ def test_a_forced_quantization_under_the_psnr_floor_ships_with_a_warning(project
     warnings = [line for line in done.stdout.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == 2 and all("under min_psnr_db 200" in w for w in warnings), done.stdout[-2000:]
     assert (tmp_path / "site" / "index.html").is_file()
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda m: m["transform"].update(luma="grey"), ("transform.luma", "a list of 3 numbers")),
+    (lambda m: m["transform"].pop("contrast"), ("transform.contrast", "got None")),
+    (lambda m: m["input"].update(size=128), ("input.size is 128", "SavedModel takes 64")),
+], ids=["wrong-type", "missing", "size-mismatch"])
+def test_a_meta_json_that_does_not_fit_is_one_line_naming_the_field(project, tmp_path, change, words):
+    root, _, _ = project
+    models = tmp_path / "models"
+    shutil.copytree(root / "models" / "tiny", models / "tiny")
+    meta_path = models / "tiny" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    change(meta)
+    meta_path.write_text(json.dumps(meta))
+    done = subprocess.run([sys.executable, "-m", "builder", "build", "--models-dir", str(models), "--models", "tiny",
+                           "--default-model", "tiny", "--out-dir",
+                           str(tmp_path / "site"), "--cache-dir", str(tmp_path / "cache")],
+                          capture_output=True, text=True, cwd=ROOT)
+    _one_line_error(done, str(meta_path), *words)
+    assert not (tmp_path / "site").exists() and not (tmp_path / "cache").exists()  # before any conversion

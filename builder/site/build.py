@@ -102,11 +102,61 @@ def read_meta(model_dir: Path) -> dict:
     missing = [k for k in REQUIRED_META if k not in meta]
     if missing:
         raise BuildError(f"{meta_path}: missing field '{missing[0]}'; re-export the model")
+    for path, kind in META_FIELDS.items():
+        value = meta
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if not _is(value, kind):
+            raise BuildError(f"{meta_path}: field '{path}' must be {kind}, got {value!r}; re-export the model "
+                             f"(`python -m builder export --name {model_dir.name}`)")
     saved = model_dir / "saved_model"
     for needed in (saved / "saved_model.pb", saved / "variables" / "variables.index"):
         if not needed.is_file():
             raise BuildError(f"{needed}: missing, the SavedModel is incomplete; re-export the model")
+    size = saved_model_input_size(saved / "saved_model.pb")
+    if size is not None and size != meta["input"]["size"]:
+        raise BuildError(f"{meta_path}: input.size is {meta['input']['size']} but the SavedModel takes {size} px; "
+                         f"re-export the model so that the two agree")
     return meta
+
+
+# What the builder and the browser read from meta.json, and what each must be.
+META_FIELDS = {"input.size": "a positive integer", "input.channels": "1", "output.channels": "3",
+               "transform.downscale": "a positive integer", "transform.low_size": "a positive integer",
+               "transform.cubic_a": "a number", "transform.luma": "a list of 3 numbers",
+               "transform.brightness": "a number", "transform.contrast": "a number",
+               "transform.scale": "a list of 2 numbers", "transform.flip_horizontal": "true or false",
+               "transform.flip_vertical": "true or false", "params": "a positive integer",
+               "flops": "a positive integer", "steps": "a non-negative integer"}
+
+
+def _is(value, kind: str) -> bool:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    integer = isinstance(value, int) and not isinstance(value, bool)
+    if kind.startswith("a list of"):
+        n = int(kind.split()[3])
+        return isinstance(value, list) and len(value) == n and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    return {"a positive integer": integer and value > 0, "a non-negative integer": integer and value >= 0,
+            "a number": number, "true or false": isinstance(value, bool),
+            "1": integer and value == 1, "3": integer and value == 3}[kind]
+
+
+def saved_model_input_size(saved_model_pb: Path) -> int | None:
+    """The square input size of the serving signature, read from saved_model.pb (None if unstated)."""
+    from builder.tfenv import tensorflow
+
+    tensorflow()
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    try:
+        proto.ParseFromString(saved_model_pb.read_bytes())
+        signature = proto.meta_graphs[0].signature_def["serving_default"]
+        dims = next(iter(signature.inputs.values())).tensor_shape.dim
+    except Exception:  # noqa: BLE001  an unreadable file is the converter's to report, with its own words
+        return None
+    return int(dims[1].size) if len(dims) == 4 and dims[1].size > 0 else None
 
 
 def verify_shards(converted: ConvertedModel) -> dict:
