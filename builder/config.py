@@ -114,10 +114,6 @@ def generator_options(config: TrainConfig) -> dict:
 AUGMENTATIONS = ("translation", "cutout", "color")
 
 
-def choices_of(cls, name: str) -> tuple | None:
-    return next(f.metadata["choices"] for f in fields_of(cls) if f.name == name)
-
-
 def augment_list(augment: str) -> list[str]:
     """'translation,cutout' -> ['translation', 'cutout']; 'none' or '' -> []."""
     return [a.strip() for a in augment.split(",") if a.strip() and a.strip() != "none"]

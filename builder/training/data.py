@@ -146,10 +146,12 @@ def _render_theme(job: tuple[str, int, int, Path, str]) -> str:
     return str(cached)
 
 
-def theme_image(theme: str, seed: int, side: int, cache_dir: Path) -> np.ndarray:
-    """One rendered theme image, (side.., 3) uint8, through the same disk cache as training's."""
-    Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    return _read([_render_theme((theme, seed, side, Path(cache_dir), _themes_version()))])[0]
+def theme_images(theme: str, seeds: list[int], side: int, cache_dir: Path, version: str | None = None) -> list:
+    """Theme images at `seeds`, (side.., 3) uint8, rendered in parallel into the disk cache (or read from it)."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    version = version or _themes_version()  # once, not once per image
+    return _read(_parallel(_render_theme, [(theme, s, side, cache_dir, version) for s in seeds], f"rendering {theme}"))
 
 
 def _parallel(fn, jobs: list, desc: str) -> list:
@@ -205,12 +207,10 @@ def load_theme(theme: str, *, size: int, cache_dir: Path, count: int, val_count:
     from builder.training import themes
 
     info = themes.THEMES[theme]
-    cache_dir.mkdir(parents=True, exist_ok=True)
     side = cache_side(size)
+    version = _themes_version()
     seeds = list(range(count)) + [VAL_SEED_OFFSET + i for i in range(val_count)]
-    version = _themes_version()  # once, not once per image
-    paths = _parallel(_render_theme, [(theme, s, side, cache_dir, version) for s in seeds], f"rendering {theme}")
-    images = _read(paths)
+    images = theme_images(theme, seeds, side, cache_dir, version)
 
     def render(seed: int) -> np.ndarray:  # cached on disk like the initial set
         return _read([_render_theme((theme, seed, side, cache_dir, version))])[0]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder import config as cfg
+from builder.atomic import write_text
 from builder.errors import ConfigError
 
 # What a resumed run may not change: the checkpoint's networks depend on it.
@@ -75,7 +76,7 @@ class Run:
         return cfg.load(cfg.TrainConfig, self.config_path)
 
     def write_dataset_info(self, name: str, params) -> None:
-        self.dataset_path.write_text(json.dumps(
+        write_text(self.dataset_path, json.dumps(
             {"name": name, "flip_horizontal": params.flip_horizontal, "flip_vertical": params.flip_vertical}))
 
     def transform(self, config: cfg.TrainConfig):

@@ -72,10 +72,10 @@ def pan_clip(photo: np.ndarray, size: int, frames: int = PAN_FRAMES, shift: int 
 def theme_references(theme: str, params, count: int, first_seed: int, cache_dir: Path) -> np.ndarray:
     """(count, S, S, 3) in [-1, 1]: renders of a built-in theme at seeds training never uses,
     cropped as training does (cached on disk like training's renders)."""
-    from builder.training.data import cache_side, theme_image
+    from builder.training.data import cache_side, theme_images
 
-    side = cache_side(params.size)
-    return targets([theme_image(theme, first_seed + i, side, cache_dir) for i in range(count)], params)
+    seeds = [first_seed + i for i in range(count)]
+    return targets(theme_images(theme, seeds, cache_side(params.size), cache_dir), params)
 
 
 def targets(images: list[np.ndarray], params) -> np.ndarray:

@@ -50,7 +50,7 @@ class Judge:
     ceiling_themes: list[str]
 
     @classmethod
-    def prepare(cls, params, own: np.ndarray, spare: np.ndarray, others: dict[str, np.ndarray], progress=None):
+    def prepare(cls, params, own: np.ndarray, spare: np.ndarray, others: dict[str, np.ndarray]):
         """own/spare: two disjoint sets of the theme's references; others: theme -> references."""
         rng = np.random.default_rng(0)
         labels, photos = ev.photo_crops()
