@@ -16,7 +16,9 @@ export function createApp(config, ui, query) {
 
   const runtime = createRuntime({
     wasmPaths: config.wasmPaths || {},
+    workerUrl: config.workerUrl || null,
     requestedBackend: query.get('backend'),
+    requestedWorkers: query.get('workers'),
     events: {
       state: (state, message) => ui.setOverlay(state === 'running' ? null : message),
       output: (canvas, backend) => ui.mountOutput(canvas, backend),

@@ -4,7 +4,6 @@
 // be rebuilt on a new backend (context loss) without a second download. Every number of the
 // input transform comes from meta.json (meta.transform, meta.input.size): never typed here.
 
-import * as tf from '@tensorflow/tfjs-core';
 import { cachingFetch } from './model_cache.js';
 
 /** The meta.json fields the browser reads; a model without them cannot be run as trained. */
@@ -34,23 +33,77 @@ function dataBytes(weightData) {
   return parts.reduce((sum, part) => sum + (part ? part.byteLength : 0), 0);
 }
 
+/** The artifacts of a parsed model.json whose weight shards are `shards` (ArrayBuffers, in order). */
+function toArtifacts(json, shards) {
+  const groups = json.weightsManifest || [];
+  const total = shards.reduce((sum, shard) => sum + shard.byteLength, 0);
+  const weightData = new Uint8Array(total);
+  let offset = 0;
+  for (const shard of shards) {
+    weightData.set(new Uint8Array(shard), offset);
+    offset += shard.byteLength;
+  }
+  return {
+    modelTopology: json.modelTopology,
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy,
+    signature: json.signature,
+    userDefinedMetadata: json.userDefinedMetadata,
+    modelInitializer: json.modelInitializer,
+    weightSpecs: groups.length ? groups.flatMap((group) => group.weights) : null,
+    weightData: shards.length ? weightData.buffer : null,
+  };
+}
+
+async function fetchOk(fetchFunc, url) {
+  const response = await fetchFunc(url);
+  if (!response.ok) throw new Error(`${url} answered ${response.status} ${response.statusText}`.trim());
+  return response;
+}
+
+/** model.json at `url` and its shards (paths relative to its folder), as tf.io.http reads them. */
+async function fetchArtifacts(url, { fetchFunc = fetch, onProgress = () => {} }) {
+  const json = await (await fetchOk(fetchFunc, url)).json();
+  const folder = url.slice(0, url.lastIndexOf('/') + 1);
+  const paths = (json.weightsManifest || []).flatMap((group) => group.paths);
+  let fetched = 0;
+  const shards = await Promise.all(paths.map(async (path) => {
+    const data = await (await fetchOk(fetchFunc, folder + path)).arrayBuffer();
+    onProgress(++fetched / paths.length);
+    return data;
+  }));
+  return toArtifacts(json, shards);
+}
+
+/** A model.json File and its shard Files, matched by name as tf.io.browserFiles does. */
+async function readArtifacts(json, files) {
+  const parsed = JSON.parse(await json.text());
+  const byName = new Map(files.map((file) => [file.name, file]));
+  const paths = (parsed.weightsManifest || []).flatMap((group) => group.paths);
+  const missing = paths.map((path) => path.split('/').pop()).filter((name) => !byName.has(name));
+  if (missing.length) throw new Error(`choose its weight file${missing.length > 1 ? 's' : ''} too: ${missing.join(', ')}`);
+  const shards = await Promise.all(paths.map((path) => byName.get(path.split('/').pop()).arrayBuffer()));
+  return toArtifacts(parsed, shards);
+}
+
 /**
  * Fetches a model's artifacts: `source` is a model.json URL or a list of Files (model.json
  * plus its weight shards, from a file input). Throws one-line errors naming the model.
  */
 async function loadArtifacts(source, { label, fetchFunc, onProgress } = {}) {
-  let handler;
+  let read;
   if (typeof source === 'string') {
-    handler = tf.io.http(source, { fetchFunc, onProgress });
+    read = () => fetchArtifacts(source, { fetchFunc, onProgress });
   } else {
     const files = Array.from(source);
     const json = files.find((file) => file.name.endsWith('.json'));
     if (!json) throw new Error(`model ${label}: choose the model.json file together with its .bin shard files`);
-    handler = tf.io.browserFiles([json, ...files.filter((file) => file !== json)]);
+    read = () => readArtifacts(json, files.filter((file) => file !== json));
   }
   let artifacts;
   try {
-    artifacts = await handler.load();
+    artifacts = await read();
   } catch (error) {
     throw new Error(`model ${label} could not be loaded: ${error.message || error}`);
   }

@@ -1,27 +1,24 @@
-// The live pipeline's lifecycle: picks and owns the device (backend), the running generator
-// and preprocessor and the source; runs a frame (frame/runner.js) whenever the source has a
+// The live pipeline's lifecycle: picks and owns the device (backend, frame/device.js), the
+// running model and the source; runs a frame (the device's runner) whenever the source has a
 // new one, swaps models and sources between frames, and rebuilds everything on a new context
-// when WebGL loses its context.
+// when WebGL loses its context. No tf.js here: the device owns it (and loads it on demand).
 
-import * as tf from '@tensorflow/tfjs-core';
-import { chooseBackend, createDevice } from './frame/device.js';
-import { createGenerator } from './frame/generator.js';
+import { chooseBackend, createDevice, workerCount } from './frame/device.js';
 import { startLoop } from './frame/loop.js';
 import { sourceSize } from './frame/crop.js';
-import { createFrameRunner } from './frame/runner.js';
-import { gpuIdle } from './frame/gl.js';
 import { createStats } from './stats.js';
 
 /**
- * options: {wasmPaths, requestedBackend, events}; events: {state(state, message),
- * output(canvas), model(record), error(message)}. Call start(), then setModel / setSource.
+ * options: {wasmPaths, workerUrl, requestedBackend, requestedWorkers, events}; events:
+ * {state(state, message), output(canvas), model(record), error(message)}. Call start(), then
+ * setModel / setSource.
  */
-export function createRuntime({ wasmPaths, requestedBackend, events }) {
+export function createRuntime({ wasmPaths, workerUrl, requestedBackend, requestedWorkers, events }) {
   const stats = createStats();
   const params = { brightness: 0, contrast: 1, smoothing: 0, showInput: true, mirror: null };
   let choice = null;
   let device = null;
-  let running = null;   // {record, generator, preprocessor, size}
+  let running = null;   // the device's {record, size, inputPixels(), dispose(), epoch}
   let pending = null;   // the next model, swapped in at the start of a frame
   let source = null;
   let betweenFrames = null;  // tf.memory() when the last frame was shown
@@ -32,7 +29,7 @@ export function createRuntime({ wasmPaths, requestedBackend, events }) {
   let resolveFirstFrame;
   const firstFrame = new Promise((resolve) => { resolveFirstFrame = resolve; });
   const awaitingFrame = [];  // resolvers of setModel() calls whose model is in, until a frame shows
-  const frames = createFrameRunner({ stats, onShown: (t) => frameShown(t) });
+  let frames = null;    // the device's frame runner
 
   function setState(next, message = '') {
     state = next;
@@ -49,7 +46,8 @@ export function createRuntime({ wasmPaths, requestedBackend, events }) {
     const onLost = () => recover();
     for (const name of [choice.name, 'wasm', 'cpu']) {
       try {
-        device = await createDevice(name === choice.name ? choice : { ...choice, name }, { wasmPaths, onLost });
+        device = await createDevice(name === choice.name ? choice : { ...choice, name },
+          { wasmPaths, workerUrl, workers: workerCount(requestedWorkers), onLost });
         if (name !== choice.name) choice = { ...choice, name, reason: `${choice.name} failed to start` };
         break;
       } catch (error) {
@@ -58,42 +56,23 @@ export function createRuntime({ wasmPaths, requestedBackend, events }) {
     }
     if (!device) throw new Error('no tf.js backend could start in this browser');
     epoch++;
+    frames = device.createRunner({
+      stats,
+      onShown: (t) => frameShown(t),
+      onError: (message) => reportError(`frame failed: ${message}`),
+    });
     events.output(device.canvas, device.name);
   }
 
-  /** Builds generator + preprocessor for `record` on the current device and warms them up. */
+  /** Builds `record` on the current device and warms it up. */
   async function build(record) {
     if (!device) throw new Error('the graphics context is being restored; choose the model again in a moment');
-    const generator = createGenerator(record.artifacts, { label: `"${record.title}"` });
-    let preprocessor;
-    try {
-      const { input, transform } = record.meta;  // transform.low_size is made for input.size
-      if (generator.size !== input.size) {
-        throw new Error(`model "${record.title}" takes ${generator.size} px inputs, but its meta.json transform is for ${input.size} px; choose a model made for ${input.size} px inputs`);
-      }
-      preprocessor = device.createPreprocessor(generator.size, transform);
-      const warm = generator.warmUpSync();
-      if (device.zeroCopy) {
-        warm.dispose();
-        await gpuIdle(device.gl);  // wait for the GPU without reading anything back
-      } else {
-        await warm.data();
-        warm.dispose();
-      }
-    } catch (error) {
-      generator.dispose();
-      preprocessor?.dispose();
-      throw error;
-    }
-    return { record, generator, preprocessor, size: generator.size, epoch };
+    return { ...(await device.load(record)), epoch };
   }
 
   function releaseRunning() {
-    frames.release();
-    if (running) {
-      running.generator.dispose();
-      running.preprocessor.dispose();
-    }
+    frames?.release();
+    running?.dispose();
     running = null;
   }
 
@@ -108,8 +87,7 @@ export function createRuntime({ wasmPaths, requestedBackend, events }) {
 
   function discard(built) {
     try {
-      built.generator.dispose();
-      built.preprocessor.dispose();
+      built.dispose();
     } catch { /* built on a context that is gone */ }
   }
 
@@ -144,7 +122,7 @@ export function createRuntime({ wasmPaths, requestedBackend, events }) {
     stats.frameDisplayed(t);
     // Tensors alive between frames (this frame's output already released or kept for
     // smoothing, the next not yet made): steady unless something leaks.
-    betweenFrames = tf.memory();
+    betweenFrames = device.memory();
     if (state !== 'running') setState('running');
     for (const resolve of awaitingFrame.splice(0)) resolve(running.record.name);
     resolveFirstFrame();
@@ -239,13 +217,14 @@ export function createRuntime({ wasmPaths, requestedBackend, events }) {
     setLoading(message) { if (!running) setState('loading', message); },
 
     /** A copy of the running model's last input (S*S floats in [-1, 1], row 0 = top), or null. */
-    inputPixels() { return running ? running.preprocessor.inputPixels() : null; },
+    inputPixels() { return running ? running.inputPixels() : null; },
 
     snapshot() {
-      const memory = betweenFrames || (device ? tf.memory() : { numTensors: null, numBytes: null });
+      const memory = betweenFrames || (device ? device.memory() : { numTensors: null, numBytes: null });
       return {
         ...stats.snapshot(),
         backend: device ? device.name : null,
+        workers: device ? device.workers : 0,
         backendReason: choice ? choice.reason : null,
         numTensors: memory.numTensors,
         numBytes: memory.numBytes,

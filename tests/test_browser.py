@@ -15,7 +15,12 @@ from PIL import Image
 from builder.measure.browser import new_context, open_demo
 from builder.measure.camera_clip import write_fake_camera_y4m
 
-BACKENDS = ["webgl", "wasm"]
+# The paths a frame can take: name -> (the tf.js backend, frame workers, the page's query).
+PATHS = {
+    "webgl": ("webgl", 0, "?backend=webgl"),              # zero-copy on one WebGL2 context
+    "wasm": ("wasm", 0, "?backend=wasm&workers=0"),       # WebAssembly in the page
+    "workers": ("wasm", 2, "?backend=wasm&workers=2"),    # WebAssembly in two frame workers
+}
 OUTPUT_CANVAS = "#output-view canvas"  # the generated picture
 WARM_UP_FRAMES = 30
 STEADY_FRAMES = 300
@@ -71,11 +76,18 @@ def test_fake_camera_clip_is_a_moving_y4m(tmp_path):
     assert min(np.abs(a.astype(int) - b).mean() for a, b in zip(lumas, lumas[1:])) > 1  # moves every frame
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_frames_follow_the_camera(open_page, backend):
-    demo = open_page(f"?backend={backend}")
+def open_path(open_page, path):
+    """The demo on one of PATHS, checked to run that path."""
+    backend, workers, query = PATHS[path]
+    demo = open_page(query)
     stats = demo.wait_ready()
-    assert stats["backend"] == backend
+    assert (stats["backend"], stats["workers"]) == (backend, workers), f"not the {path} path: {stats}"
+    return demo, stats
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_frames_follow_the_camera(open_page, path):
+    demo, stats = open_path(open_page, path)
     assert stats["source"] == "camera"
     assert stats["firstFrameMs"] > 0
 
@@ -91,15 +103,14 @@ def test_frames_follow_the_camera(open_page, backend):
     stats = demo.stats()
     assert stats["fps"] > 0
     assert set(stats["stageMs"]) == {"preprocess", "inference", "display"}
-    if backend == "webgl":
-        assert stats["readbacksPerFrame"] == 0, "WebGL path reads pixels back to the CPU every frame"
+    if path in ("webgl", "workers"):  # workers: the page's thread reads nothing back either
+        assert stats["readbacksPerFrame"] == 0, f"the {path} path reads pixels back every frame"
     assert_no_problems(demo)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_steady_state_holds_memory_flat(open_page, backend):
-    demo = open_page(f"?backend={backend}")
-    demo.wait_ready()
+@pytest.mark.parametrize("path", PATHS)
+def test_steady_state_holds_memory_flat(open_page, path):
+    demo, _ = open_path(open_page, path)
     demo.wait_more_frames(WARM_UP_FRAMES)
     before, heap_before = demo.stats(), demo.heap_after_gc_bytes()
 
@@ -110,7 +121,7 @@ def test_steady_state_holds_memory_flat(open_page, backend):
     assert after["numBytes"] == before["numBytes"], "tensor memory grows in the frame loop"
     growth = heap_after - heap_before
     assert growth < HEAP_GROWTH_LIMIT_BYTES, f"JS heap grew {growth / 1e6:.2f} MB over {STEADY_FRAMES} frames"
-    if backend == "webgl":
+    if path in ("webgl", "workers"):
         assert after["readbacksPerFrame"] == 0
     assert_no_problems(demo)
 
@@ -153,10 +164,9 @@ def test_ready_when_the_camera_answers_after_the_model_loaded(open_page, camera_
     assert_no_problems(demo)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_model_switch_changes_the_picture_and_returns_tensors_to_baseline(open_page, tmp_path, backend):
-    demo = open_page(f"?backend={backend}")
-    demo.wait_ready()
+@pytest.mark.parametrize("path", PATHS)
+def test_model_switch_changes_the_picture_and_returns_tensors_to_baseline(open_page, tmp_path, path):
+    demo, _ = open_path(open_page, path)
     first, second = [m["name"] for m in runtime_config(demo)["models"]][:2]
     assert (first, second) == tuple(TINY_MODELS)
     demo.wait_more_frames(WARM_UP_FRAMES)
@@ -185,9 +195,9 @@ def test_model_switch_changes_the_picture_and_returns_tensors_to_baseline(open_p
     assert_no_problems(demo)
 
 
-def test_model_404_is_explained_and_the_previous_model_keeps_running(open_page):
-    demo = open_page("?backend=webgl")
-    demo.wait_ready()
+@pytest.mark.parametrize("path", ["webgl", "workers"])
+def test_model_404_is_explained_and_the_previous_model_keeps_running(open_page, path):
+    demo, _ = open_path(open_page, path)
     models = runtime_config(demo)["models"]
     first, second = models[0]["name"], models[1]["name"]
     missing_url = models[1]["url"]

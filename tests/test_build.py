@@ -51,7 +51,9 @@ def test_site_layout_with_hashed_assets(project):
     site = root / "site"
     names = [p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()]
     assert "index.html" in names
-    for pattern in (r"assets/main\.[0-9a-f]{10}\.js", r"assets/style\.[0-9a-f]{10}\.css",
+    # Scripts are named by esbuild from their content (their chunks import each other by name).
+    for pattern in (r"assets/main-[0-9A-Z]{8}\.js", r"assets/worker-[0-9A-Z]{8}\.js", r"assets/chunk-[0-9A-Z]{8}\.js",
+                    r"assets/style\.[0-9a-f]{10}\.css",
                     r"assets/tfjs-backend-wasm\.[0-9a-f]{10}\.wasm", r"assets/tfjs-backend-wasm-simd\.[0-9a-f]{10}\.wasm",
                     r"models/tiny/model\.[0-9a-f]{10}\.json", r"models/ember/model\.[0-9a-f]{10}\.json"):
         assert any(re.fullmatch(pattern, n) for n in names), pattern
@@ -62,6 +64,7 @@ def test_site_layout_with_hashed_assets(project):
     assert manifest["assets"]["main.js"] in html and manifest["assets"]["style.css"] in html
     config = json.loads(re.search(r'<script type="application/json" id="runtime-config">(.*?)</script>',
                                   html, re.S).group(1))
+    assert config["workerUrl"] == manifest["assets"]["worker.js"]
     assert config["defaultModel"] == "tiny"
     assert [m["name"] for m in config["models"]] == ["tiny", "ember"]
     assert config["models"][0]["meta"]["transform"]["downscale"] == 24

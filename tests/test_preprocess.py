@@ -8,7 +8,9 @@ on every path the page can take to make it:
   webgl   - the three GLSL passes (glsl/preprocess_*.frag.glsl), bicubic in the shader;
   wasm    - the GLSL area pass, one readback, bicubic in JS (js/frame/upscale.js);
   canvas  - no WebGL2 at all: area on a 2D canvas (js/frame/preprocess_canvas.js), then the
-            same JS bicubic.
+            same JS bicubic;
+  worker  - the frame workers (js/frame/worker.js): the same 2D-canvas code on an
+            OffscreenCanvas, fed a transferred ImageBitmap.
 
 A changed bicubic tap (the Keys a, a weight) moves the result by about 1e-2, ten times the
 tolerance.
@@ -32,8 +34,14 @@ HTMLCanvasElement.prototype.getContext = function (type, ...options) {
 };
 """
 
-# path -> (query, readbacks per frame that path makes: how the test knows it ran the path meant)
-PATHS = {"webgl": ("?backend=webgl", 0), "wasm": ("?backend=wasm", 1), "canvas": ("?backend=wasm", 0)}
+# path -> (query, readbacks per frame and frame workers that path has: how the test knows it ran
+# the path meant)
+PATHS = {
+    "webgl": ("?backend=webgl", 0, 0),
+    "wasm": ("?backend=wasm&workers=0", 1, 0),
+    "canvas": ("?backend=wasm&workers=0", 0, 0),
+    "worker": ("?backend=wasm&workers=2", 0, 2),
+}
 
 
 def still_image(width: int, height: int) -> np.ndarray:
@@ -54,7 +62,7 @@ def rerun_last_frame(demo) -> None:
 
 @pytest.mark.parametrize("path", PATHS)
 def test_preprocessing_matches_the_training_transform(open_page, camera_context, tmp_path, path):
-    query, readbacks = PATHS[path]
+    query, readbacks, workers = PATHS[path]
     if path == "canvas":
         camera_context.add_init_script(NO_WEBGL)
     demo = open_page(query)
@@ -87,5 +95,5 @@ def test_preprocessing_matches_the_training_transform(open_page, camera_context,
         f"{path}: the page's model input differs from photo_input by up to {error.max():.2e} "
         f"(mean {error.mean():.2e}) at row {worst[0]}, column {worst[1]}: "
         f"{pixels.reshape(size, size)[worst]:.5f} against {expected[worst]:.5f}")
-    assert stats["readbacksPerFrame"] == readbacks, f"{path}: not the path meant ({stats})"
+    assert (stats["readbacksPerFrame"], stats["workers"]) == (readbacks, workers), f"{path}: not the path meant ({stats})"
     assert demo.problems() == []

@@ -251,7 +251,9 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
     bundled = bundle(root)
 
     files = SiteFiles()
-    assets = {name: files.add_hashed("assets", name, data) for name, data in sorted(bundled.items())}
+    assets = {name: files.add_hashed("assets", name, data) for name, data in sorted(bundled.assets.items())}
+    assets.update({name: files.add(f"assets/{name}", data) for name, data in sorted(bundled.scripts.items())})
+    assets.update({entry: f"assets/{name}" for entry, name in bundled.entries.items()})
     cards = [add_model(files, d, meta, c, q) for (d, meta), c, q in zip(models, converted, qualities)]
     default_card = next(c for c in cards if c["name"] == default)
     if default_card["bytes"] > MAX_DEFAULT_MODEL_BYTES:
@@ -263,6 +265,7 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
         "models": [{"name": c["name"], "title": c["title"], "url": c["model_url"], "bytes": c["bytes"],
                     "dtype": c["dtype"], "meta": meta} for c, (_, meta) in zip(cards, models)],
         "wasmPaths": {name: path for name, path in assets.items() if name.endswith(".wasm")},
+        "workerUrl": assets["worker.js"],
     }
     context = {
         "site": {"title": config.title, "description": config.description},

@@ -1,11 +1,15 @@
-"""Bundle the browser runtime: js/main.js (GLSL imported as text) and templates/style.css
-through esbuild, plus the tf.js WebAssembly binaries; and, the same way, any other page's script
-(bundle_script: the benchmark's baseline). Returns bytes; the callers write them."""
+"""Bundle the browser runtime: js/main.js and the frame worker js/frame/worker.js (GLSL imported
+as text), split into chunks so a visitor fetches only the chosen backend's code, and
+templates/style.css through esbuild, plus the tf.js WebAssembly binaries; and, the same way, any
+other page's script (bundle_script: the benchmark's baseline). Returns bytes; the callers write
+them."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from builder.errors import BuildError
@@ -18,28 +22,35 @@ WASM_FILES = (
 WASM_DIR = Path("node_modules/@tensorflow/tfjs-backend-wasm/dist")
 TARGET = "es2020"  # Safari 14+, Chrome/Edge 80+, Firefox 80+: what WebGL2 phones run
 SCRIPT_FLAGS = ["--bundle", "--format=esm", "--platform=browser"]  # a page's module script with its imports
+# The runtime's entry points: the page's module script and the frame worker (a module worker).
+ENTRIES = {"main.js": "js/main.js", "worker.js": "js/frame/worker.js"}
+# esbuild names every output by its content, so the files can be cached forever as they are
+# (renaming them would break the chunks' imports of each other).
+SPLIT_FLAGS = ["--splitting", "--entry-names=[name]-[hash]", "--chunk-names=chunk-[hash]", "--loader:.glsl=text"]
 
 
-def _esbuild(root: Path, entry: str, outfile: Path, extra: list[str]) -> None:
-    """Runs root/node_modules/.bin/esbuild on `entry`; raises BuildError with its first error."""
+def _esbuild(root: Path, entry: str | list[str], out: str, extra: list[str]) -> None:
+    """Runs root/node_modules/.bin/esbuild on `entry` (or several) with `out` (--outfile=... or
+    --outdir=...); raises BuildError with its first error."""
+    entries = [entry] if isinstance(entry, str) else entry
     esbuild = root / "node_modules" / ".bin" / "esbuild"
     if not esbuild.exists():
         raise BuildError(f"{esbuild.relative_to(root)} is missing: run `npm ci` (or `make build`) in {root}")
     command = [
-        str(esbuild), entry, "--minify", f"--target={TARGET}", "--charset=utf8",
-        "--legal-comments=none", "--log-level=error", f"--outfile={outfile}", *extra,
+        str(esbuild), *entries, "--minify", f"--target={TARGET}", "--charset=utf8",
+        "--legal-comments=none", "--log-level=error", out, *extra,
     ]
     try:
         result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
     except OSError as error:
         raise BuildError(f"{esbuild.relative_to(root)} could not run ({error}): run `npm ci` to reinstall it") from error
     except subprocess.TimeoutExpired as error:
-        raise BuildError(f"esbuild on {entry} took over 300 s: check for an import cycle or a huge file") from error
+        raise BuildError(f"esbuild on {', '.join(entries)} took over 300 s: check for an import cycle or a huge file") from error
     if result.returncode != 0:
         lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
         detail = next((line for line in lines if "[ERROR]" in line), lines[0] if lines else "no output")
         detail = detail.split("[ERROR]", 1)[-1].strip()
-        where = next((line for line in lines if line.startswith(("js/", "glsl/", "templates/", "node_modules/"))), entry)
+        where = next((line for line in lines if line.startswith(("js/", "glsl/", "templates/", "node_modules/"))), entries[0])
         raise BuildError(f"esbuild failed at {where.rstrip(':')}: {detail} (fix it there; if a package is missing, run `npm ci`)")
 
 
@@ -54,27 +65,43 @@ def bundle_script(root: Path, entry: str) -> bytes:
         raise BuildError(f"{entry} is missing under {root}: nothing to bundle")
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
         out = Path(tmp) / Path(entry).name
-        _esbuild(root, entry, out, SCRIPT_FLAGS)
+        _esbuild(root, entry, f"--outfile={out}", SCRIPT_FLAGS)
         return out.read_bytes()
 
 
-def bundle(root: Path) -> dict[str, bytes]:
-    """Returns {'main.js', 'style.css', and the three tfjs-backend-wasm*.wasm} as bytes."""
+@dataclass(frozen=True)
+class Bundle:
+    scripts: dict[str, bytes]  # esbuild's content-named files (entries and shared chunks) -> bytes
+    entries: dict[str, str]    # "main.js", "worker.js" -> their file names in `scripts`
+    assets: dict[str, bytes]   # "style.css" and the .wasm files, for the build to name by content
+
+
+def _split_scripts(root: Path, tmp: Path) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The runtime's entries and their chunks, through one esbuild run with code splitting."""
+    out_dir, metafile = tmp / "js", tmp / "meta.json"
+    _esbuild(root, list(ENTRIES.values()), f"--outdir={out_dir}", [*SCRIPT_FLAGS, *SPLIT_FLAGS, f"--metafile={metafile}"])
+    outputs = json.loads(metafile.read_text())["outputs"]
+    by_entry = {info["entryPoint"]: Path(path).name for path, info in outputs.items() if info.get("entryPoint")}
+    entries = {name: by_entry[source] for name, source in ENTRIES.items()}
+    scripts = {path.name: path.read_bytes() for path in sorted(out_dir.glob("*.js"))}
+    return scripts, entries
+
+
+def bundle(root: Path) -> Bundle:
+    """The runtime's scripts (split), templates/style.css and the three tfjs-backend-wasm*.wasm."""
     root = Path(root).resolve()
-    for needed in ("js/main.js", "templates/style.css"):
+    for needed in (*ENTRIES.values(), "templates/style.css"):
         if not (root / needed).is_file():
             raise BuildError(f"{needed} is missing under {root}: the browser runtime cannot be bundled without it")
-    out: dict[str, bytes] = {}
+    assets: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
-        js_out = Path(tmp) / "main.js"
+        scripts, entries = _split_scripts(root, Path(tmp))
         css_out = Path(tmp) / "style.css"
-        _esbuild(root, "js/main.js", js_out, [*SCRIPT_FLAGS, "--loader:.glsl=text"])
-        _esbuild(root, "templates/style.css", css_out, ["--loader:.css=css"])
-        out["main.js"] = js_out.read_bytes()
-        out["style.css"] = css_out.read_bytes()
+        _esbuild(root, "templates/style.css", f"--outfile={css_out}", ["--loader:.css=css"])
+        assets["style.css"] = css_out.read_bytes()
     for name in WASM_FILES:
         path = root / WASM_DIR / name
         if not path.is_file():
             raise BuildError(f"{WASM_DIR / name} is missing: run `npm ci` to install @tensorflow/tfjs-backend-wasm")
-        out[name] = path.read_bytes()
-    return out
+        assets[name] = path.read_bytes()
+    return Bundle(scripts, entries, assets)

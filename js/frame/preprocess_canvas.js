@@ -1,5 +1,6 @@
-// The whole input transform on a 2D canvas, for browsers with no WebGL2 at all: centre crop,
-// luma, exact area downscale in JS, then the JS upscaler (upscale.js).
+// The whole input transform on a 2D canvas: centre crop, luma, exact area downscale in JS, then
+// the JS upscaler (upscale.js). For browsers with no WebGL2 at all, and inside the frame
+// workers (frame/worker.js, on an OffscreenCanvas).
 
 import { centreSquare, sourceSize } from './crop.js';
 import { createUpscaler } from './upscale.js';
@@ -21,14 +22,17 @@ function areaTaps(n, lowSize) {
   return taps;
 }
 
+const pageCanvas = () => document.createElement('canvas');
+
 /**
- * size: the model's input size S; transform: meta.transform. run(element, params) returns the
- * model input, a Float32Array of S*S values in [-1, 1] (owned by this preprocessor, valid until
- * the next run). inputPixels() copies the last one.
+ * size: the model's input size S; transform: meta.transform; createCanvas: where to draw (a
+ * page canvas, or `() => new OffscreenCanvas(1, 1)` in a worker). run(element, params) returns
+ * the model input, a Float32Array of S*S values in [-1, 1] (owned by this preprocessor, valid
+ * until the next run). inputPixels() copies the last one.
  */
-export function createCanvasPreprocessor({ size, transform }) {
+export function createCanvasPreprocessor({ size, transform, createCanvas = pageCanvas }) {
   const lowSize = transform.low_size;
-  const canvas = document.createElement('canvas');
+  const canvas = createCanvas();
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   const upscale = createUpscaler(lowSize, size, transform);
   const low = new Float32Array(lowSize * lowSize);

@@ -1,0 +1,181 @@
+// The frame-worker device: whole frames in parallel on the CPU. N module workers (frame/worker.js,
+// a same-origin file, so the CSP stays `worker-src 'self'`), each with its own tf.js wasm and its
+// own copy of the model; frames are dealt out in turn, one in flight per worker, and shown in the
+// order they were taken. The page's thread only captures (an ImageBitmap, transferred, not
+// copied) and draws; the input transform and the generator run in the workers.
+
+import { createCanvasDisplay } from './display.js';
+
+const START_TIMEOUT_MS = 30000;
+
+/** One worker and its replies; resolves once its tf.js wasm backend is ready. */
+function startWorker(url, wasmPaths, onFrame) {
+  const worker = new Worker(url, { type: 'module' });
+  const waiting = new Map();  // 'ready' or a model id -> {resolve, reject}
+  const handle = { worker, busy: false, memory: { numTensors: 0, numBytes: 0 }, failed: null };
+
+  function settle(key, error) {
+    const entry = waiting.get(key);
+    waiting.delete(key);
+    if (entry) (error ? entry.reject(new Error(error)) : entry.resolve());
+  }
+  worker.onmessage = ({ data }) => {
+    if (data.type === 'ready') settle('ready');
+    else if (data.type === 'loaded' || data.type === 'unloaded') {
+      handle.memory = data.memory;
+      settle(data.id);
+    }
+    else if (data.type === 'frame' || data.seq !== undefined) onFrame(handle, data);
+    else settle(data.id ?? 'ready', data.message);
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    handle.failed = `a frame worker failed: ${event.message || 'its script could not run'}`;
+    for (const key of [...waiting.keys()]) settle(key, handle.failed);
+    onFrame(handle, { type: 'error', message: handle.failed });
+  };
+  handle.request = (key, message) => new Promise((resolve, reject) => {
+    if (handle.failed) { reject(new Error(handle.failed)); return; }
+    waiting.set(key, { resolve, reject });
+    worker.postMessage(message);
+  });
+  const timeout = setTimeout(() => settle('ready', `a frame worker did not start within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS);
+  return handle.request('ready', { type: 'init', wasmPaths }).then(() => handle).finally(() => clearTimeout(timeout));
+}
+
+/** count: workers to start; url: the worker script; wasmPaths: absolute URLs of the .wasm files. */
+export async function createWorkerDevice({ count, url, wasmPaths }) {
+  let deliver = () => {};  // the runner's: a worker's frame reply
+  const onFrame = (handle, data) => deliver(handle, data);
+  const started = await Promise.allSettled(Array.from({ length: count }, () => startWorker(url, wasmPaths, onFrame)));
+  const handles = started.filter((s) => s.status === 'fulfilled').map((s) => s.value);
+  const failure = started.find((s) => s.status === 'rejected');
+  if (failure) {
+    handles.forEach((h) => h.worker.terminate());
+    throw failure.reason;
+  }
+  const canvas = document.createElement('canvas');
+  const display = createCanvasDisplay(canvas);
+  let nextModelId = 0;
+  let lastInput = null;  // the model input of the last frame shown
+
+  const device = {
+    name: 'wasm',
+    zeroCopy: false,
+    canvas,
+    gl: null,
+    workers: handles.length,
+    display,
+
+    /** Builds and warms `record` in every worker; a `running` whose frames name its id. */
+    async load(record) {
+      const id = nextModelId++;
+      const { input, transform } = record.meta;
+      const message = { type: 'load', id, artifacts: record.artifacts, size: input.size, transform, label: `"${record.title}"` };
+      const loads = await Promise.allSettled(handles.map((h) => h.request(id, message)));
+      const failed = loads.find((l) => l.status === 'rejected');
+      const running = {
+        record,
+        id,
+        size: input.size,
+        inputPixels: () => (lastInput ? lastInput.slice() : null),
+        dispose: () => handles.forEach((h) => h.worker.postMessage({ type: 'unload', id })),
+      };
+      if (failed) {
+        running.dispose();
+        throw failed.reason;
+      }
+      return running;
+    },
+
+    createRunner({ stats, onShown, onError }) {
+      let turn = 0;          // the worker that takes the next frame
+      let nextSeq = 0;       // the next frame's number
+      let nextShown = 0;     // the frame to show next: frames are shown in the order taken
+      let dropBelow = 0;     // frames numbered below this were released, never shown
+      let previous = null;   // the last output shown, while smoothing is on
+      const sent = new Map();  // seq -> {frame, size, t0}
+      const done = new Map();  // seq -> a worker's reply, or null (failed)
+
+      deliver = (handle, data) => {
+        if (data.seq === undefined) { onError(data.message); return; }
+        handle.busy = false;
+        if (data.memory) handle.memory = data.memory;
+        if (data.type !== 'frame') onError(data.message);
+        done.set(data.seq, data.type === 'frame' ? data : null);
+      };
+
+      function show(reply, { frame, size }) {
+        const t0 = performance.now();
+        const { output } = reply;
+        if (frame.smoothing > 0 && previous && previous.length === output.length) {
+          const s = frame.smoothing;
+          for (let i = 0; i < output.length; i++) output[i] = previous[i] * s + output[i] * (1 - s);
+        }
+        previous = frame.smoothing > 0 ? output : null;
+        lastInput = reply.input;
+        display.draw(output, size, frame.showInput ? reply.input : null);
+        const t1 = performance.now();
+        stats.stage('preprocess', reply.ms.preprocess);
+        stats.stage('inference', reply.ms.inference);
+        stats.stage('display', t1 - t0);
+        onShown(t1);
+      }
+
+      return {
+        /** Shows the next frame in order if it is back; true when the worker in turn is free. */
+        finishInflight() {
+          if (done.has(nextShown)) {
+            const reply = done.get(nextShown);
+            const meta = sent.get(nextShown);
+            done.delete(nextShown);
+            sent.delete(nextShown);
+            if (reply && nextShown >= dropBelow) show(reply, meta);
+            nextShown++;
+          }
+          return !handles[turn].busy && !handles[turn].failed;
+        },
+
+        /** Captures `element` and hands it to the worker in turn; resolves once it is sent. */
+        async run(_device, running, element, frame) {
+          const handle = handles[turn];
+          turn = (turn + 1) % handles.length;
+          const seq = nextSeq++;
+          handle.busy = true;
+          stats.frameStart();
+          let bitmap;
+          try {
+            bitmap = await createImageBitmap(element);
+          } catch (error) {
+            handle.busy = false;
+            done.set(seq, null);
+            throw error;
+          }
+          sent.set(seq, { frame, size: running.size });
+          const params = { brightness: frame.brightness, contrast: frame.contrast, mirror: frame.mirror };
+          handle.worker.postMessage({ type: 'frame', id: running.id, seq, bitmap, params }, [bitmap]);
+        },
+
+        /** Frames in flight are dropped when they come back (a model swap). */
+        release() {
+          dropBelow = nextSeq;
+          previous = null;
+        },
+      };
+    },
+
+    /** Tensors and bytes over all workers, as each last reported after a frame. */
+    memory() {
+      return handles.reduce((sum, h) => ({
+        numTensors: sum.numTensors + h.memory.numTensors,
+        numBytes: sum.numBytes + h.memory.numBytes,
+      }), { numTensors: 0, numBytes: 0 });
+    },
+
+    dispose() {
+      handles.forEach((h) => h.worker.terminate());
+      display.dispose();
+    },
+  };
+  return device;
+}

@@ -1,0 +1,61 @@
+"""Only the code a visitor runs: the runtime is split (builder/site/bundle.py), and each path
+fetches its own backend's chunk and not the others'. Requests are recorded from the first byte,
+the frame workers' included."""
+
+import re
+
+import pytest
+
+from test_browser import PATHS, open_path
+
+# A string only each tf.js backend's code holds (flag and file names survive minification).
+MARKERS = {
+    "webgl": b"WEBGL_PACK",               # tfjs-backend-webgl's flags
+    "wasm": b"tfjs-backend-wasm-simd.wasm",  # tfjs-backend-wasm's binary names
+}
+# Where each path's code is expected: path -> (the backend it needs, the one it must not fetch).
+EXPECTED = {"webgl": ("webgl", "wasm"), "workers": ("wasm", "webgl")}
+
+
+def script_bodies(site) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (site / "assets").glob("*.js")}
+
+
+# esbuild's static imports between chunks: `from"./chunk-X.js"` and `import"./chunk-X.js"`.
+STATIC_IMPORT = re.compile(rb'(?:from|import)\s*"\./([\w.-]+\.js)"')
+
+
+def static_closure(scripts: dict[str, bytes], entry: str) -> set[str]:
+    """`entry` and every script it imports statically (what loads before any dynamic import)."""
+    seen, todo = set(), [entry]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(m.decode() for m in STATIC_IMPORT.findall(scripts[name]))
+    return seen
+
+
+def test_the_page_loads_no_backend_before_it_chose_one(built_site):
+    scripts = script_bodies(built_site)
+    entry = next(name for name in scripts if name.startswith("main-"))
+    first = static_closure(scripts, entry)
+    for backend, marker in MARKERS.items():
+        assert any(marker in body for body in scripts.values()), f"no script holds {backend}: the marker {marker!r} is stale"
+        assert not [name for name in first if marker in scripts[name]], f"the page's entry script loads the {backend} backend"
+
+
+@pytest.mark.parametrize("path", EXPECTED)
+def test_a_path_fetches_only_its_own_backend(open_page, camera_context, built_site, path):
+    fetched: list[str] = []
+    camera_context.on("request", lambda request: fetched.append(request.url))
+    open_path(open_page, path)
+    scripts = script_bodies(built_site)
+    names = {url.rsplit("/", 1)[-1] for url in fetched if url.endswith(".js")}
+    assert names <= set(scripts), f"fetched scripts the site does not have: {names - set(scripts)}"
+    needed, unwanted = EXPECTED[path]
+    fetched_code = b"".join(scripts[name] for name in names)
+    assert MARKERS[needed] in fetched_code, f"{path}: its own {needed} backend was not fetched ({sorted(names)})"
+    assert MARKERS[unwanted] not in fetched_code, f"{path}: fetched the {unwanted} backend it never runs"
+    share = len(fetched_code) / sum(map(len, scripts.values()))
+    assert share < 0.7, f"{path}: fetched {share:.0%} of the site's JavaScript"
