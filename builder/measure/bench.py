@@ -1,9 +1,12 @@
 """python -m builder bench: frame rate, latency and memory of the demo in headless Chromium.
 
 One run measures, side by side on the same machine, camera clip and model:
-  - the site for each backend (auto, webgl, wasm; webgpu when the browser offers an adapter):
-    end-to-end fps, ms per stage (demo.stats().stageMs), first generated frame after load,
-    readbacks per frame, and growth of tensors, tensor bytes and JS heap over --frames frames;
+  - the machine's own speed: one large convolution on tf.js wasm, one thread (GFLOP/s), and the
+    model's achieved GFLOP/s as a fraction of it (figures from two machines compare only so);
+  - the site on each path (auto; webgl; wasm in N frame workers, in 1, and in the page; webgpu
+    when the browser offers an adapter): end-to-end fps, ms per stage (demo.stats().stageMs),
+    first generated frame after load, readbacks per frame, the page thread's long tasks, and
+    growth of tensors, tensor bytes and JS heap over --frames frames;
   - a BASELINE: the same model.json run the way tf.js does by default (fromPixels -> tf.image
     crop/grayscale/resizeBilinear -> predict -> toPixels, default backend), a page bundled here
     at bench time and served beside the site, so the figure that matters is a ratio.
@@ -26,11 +29,19 @@ from builder.errors import BuilderError
 from builder.measure import browser as harness
 from builder.measure import pages
 from builder.measure.camera_clip import write_fake_camera_y4m
-from builder.measure.measuring import measure, probe_browser
+from builder.measure.measuring import measure, probe_browser, reference_speed
 from builder.measure.report import check_targets, plot, summary
 from builder.site.serve import serving
 
-BACKENDS = ("auto", "webgl", "wasm", "webgpu")
+# The paths measured: name -> the page's query.
+BACKENDS = {
+    "auto": "",                              # what a visitor gets
+    "webgl": "?backend=webgl",
+    "wasm": "?backend=wasm",                 # frame workers, one per core (up to 4)
+    "wasm-1": "?backend=wasm&workers=1",     # one frame worker: what N workers are compared with
+    "wasm-page": "?backend=wasm&workers=0",  # WebAssembly on the page's thread
+    "webgpu": "?backend=webgpu",
+}
 CAMERA = {"width": 640, "height": 480, "fps": 60}  # the clip Chromium plays as the camera
 CAMERA_FRAMES = 120  # 2 s at 60 fps, looping
 
@@ -62,10 +73,12 @@ def run_bench(site_dir: Path, *, frames: int, max_seconds: float, backends: list
             browser = harness.launch_chromium(driver, camera)
             try:
                 results["browser"] = probe_browser(browser, f"{url}{pages.BASELINE_PAGE}?probe")
+                print("measuring the machine's reference convolution ...", flush=True)
+                results["machine"] = reference_speed(browser, f"{url}{pages.REFERENCE_PAGE}")
             finally:
                 browser.close()
 
-            runs = [(b, url if b == "auto" else f"{url}?backend={b}") for b in backends]
+            runs = [(b, f"{url}{BACKENDS[b]}") for b in backends]
             runs.append(("baseline", pages.baseline_url(url, model)))
             for name, page_url in runs:
                 if name == "webgpu" and not results["browser"]["webgpu"]:
@@ -86,8 +99,21 @@ def run_bench(site_dir: Path, *, frames: int, max_seconds: float, backends: list
                 else:
                     results["backends"][name] = figures
 
+    add_model_speed(results, model["meta"].get("flops"))
     results["checks"] = check_targets(results)
     return results
+
+
+def add_model_speed(results: dict, flops: int | None) -> None:
+    """Each run's achieved GFLOP/s (meta.json's flops over its inference ms), as a fraction of the
+    machine's reference convolution."""
+    reference = results.get("machine", {}).get("gflops")
+    for run in results["backends"].values():
+        inference = (run.get("stage_ms") or {}).get("inference")
+        if flops and inference:
+            run["model_gflops_per_s"] = round(flops / (inference / 1000) / 1e9, 2)
+            if reference:
+                run["fraction_of_reference"] = round(run["model_gflops_per_s"] / reference, 3)
 
 
 def add_arguments(parser) -> None:

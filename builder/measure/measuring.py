@@ -1,6 +1,7 @@
 """Measuring one page in Chromium through its `window.demo` status object: frame rate, ms per
-stage, first frame, readbacks, and growth of tensors, tensor bytes and JS heap; and what the
-browser offers (renderer, WebGPU). The site and the baseline expose the same object."""
+stage, first frame, readbacks, growth of tensors, tensor bytes and JS heap, and the page thread's
+long tasks; what the browser offers (renderer, WebGPU); and the machine's reference speed. The
+site and the baseline expose the same object."""
 
 from __future__ import annotations
 
@@ -18,6 +19,24 @@ NOTE_READY_TIME = """
   }, 1);
 })();
 """
+
+
+# Runs before the page's scripts: every long task (> 50 ms) of the page's thread, in page time.
+RECORD_LONG_TASKS = """
+window.__longTasks = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) window.__longTasks.push([e.startTime, e.duration]);
+}).observe({ type: 'longtask', buffered: true });
+"""
+
+
+def long_tasks(demo, start_ms: float, end_ms: float) -> dict:
+    """Long tasks of the page's thread that started in [start_ms, end_ms): per second, and their
+    blocking time (the part over 50 ms, as Lighthouse's total blocking time counts it) per second."""
+    tasks = demo.page.evaluate("([a, b]) => window.__longTasks.filter(([t]) => t >= a && t < b)", [start_ms, end_ms])
+    seconds = max((end_ms - start_ms) / 1000, 1e-9)
+    return {"long_tasks_per_second": round(len(tasks) / seconds, 2),
+            "blocking_ms_per_second": round(sum(d - 50 for _, d in tasks) / seconds, 1)}
 
 
 def frames_or_deadline(demo, frames: int, seconds: float) -> tuple[dict, dict]:
@@ -42,6 +61,7 @@ def measure(browser, url: str, frames: int, max_seconds: float) -> dict:
     context = harness.new_context(browser, camera=True)
     try:
         context.add_init_script(NOTE_READY_TIME)
+        context.add_init_script(RECORD_LONG_TASKS)
         demo = harness.open_demo(context, url)
         # The first frame from stats, not demo.ready: figures even when ready never resolves
         # (then ready_at_ms is None: a bug the browser tests catch).
@@ -60,6 +80,7 @@ def measure(browser, url: str, frames: int, max_seconds: float) -> dict:
         return {
             "url": url,
             "backend": after["backend"],
+            "workers": after.get("workers", 0),
             "fps": round(measured / seconds, 2) if seconds > 0 else 0.0,
             "fps_reported": after["fps"],
             "frames_measured": measured,
@@ -75,7 +96,21 @@ def measure(browser, url: str, frames: int, max_seconds: float) -> dict:
             "num_tensors": after["numTensors"],
             "num_bytes": after["numBytes"],
             "page_errors": demo.problems(),
+            **long_tasks(demo, start["now"], end["now"]),
         }
+    finally:
+        context.close()
+
+
+def reference_speed(browser, page_url: str) -> dict:
+    """The machine's own speed: reference.js's one convolution on tf.js wasm, one thread."""
+    context = harness.new_context(browser, camera=False)
+    try:
+        demo = harness.open_demo(context, page_url)
+        result = demo.wait_for("() => window.reference", "the reference convolution", timeout_s=120)
+        if "error" in result:
+            raise RuntimeError(f"reference convolution: {result['error']}")
+        return result
     finally:
         context.close()
 

@@ -1,5 +1,6 @@
 """What the benchmark serves: the built site at /, and beside it at /baseline/ the tf.js-defaults
-baseline (baseline/index.html and baseline/baseline.js, bundled by the site's bundler)."""
+baseline (baseline/index.html and baseline/baseline.js, bundled by the site's bundler) and the
+machine's reference speed (baseline/reference.html and reference.js: one convolution on wasm)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from builder.errors import BuilderError
 
 BASELINE_DIR = Path(__file__).resolve().parent / "baseline"
 BASELINE_PAGE = "baseline/index.html"  # where bench_root serves it, relative to the site's URL
+REFERENCE_PAGE = "baseline/reference.html"
 
 
 def ensure_site(site_dir: Path, rebuild: bool) -> None:
@@ -43,13 +45,15 @@ def default_model(runtime: dict) -> dict:
 
 
 def write_baseline_page(folder: Path) -> None:
-    """folder/index.html and folder/baseline.js, bundled with tf.js from node_modules."""
+    """folder/index.html with baseline.js and reference.html with reference.js, each script
+    bundled with tf.js from node_modules."""
     from builder.site.bundle import bundle_script
 
-    script = bundle_script(REPO_ROOT, (BASELINE_DIR / "baseline.js").relative_to(REPO_ROOT).as_posix())
     folder.mkdir(parents=True)
-    shutil.copyfile(BASELINE_DIR / "index.html", folder / "index.html")
-    (folder / "baseline.js").write_bytes(script)
+    for page, script in (("index.html", "baseline.js"), ("reference.html", "reference.js")):
+        bundled = bundle_script(REPO_ROOT, (BASELINE_DIR / script).relative_to(REPO_ROOT).as_posix())
+        shutil.copyfile(BASELINE_DIR / page, folder / page)
+        (folder / script).write_bytes(bundled)
 
 
 def bench_root(site_dir: Path, work: Path) -> Path:

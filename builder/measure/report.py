@@ -7,7 +7,9 @@ from pathlib import Path
 TARGETS = {
     "auto_fps": (">=", 15.0, "fps, auto backend at 256 px"),
     "speedup_vs_baseline": (">=", 3.0, "x the tf.js-defaults baseline (fps, auto backend)"),
-    "first_frame_ms": ("<=", 2000.0, "ms from navigation to the first generated frame (auto)"),
+    "workers_speedup": (">=", 1.7, "x fps of N frame workers (wasm) over 1 (wasm-1)"),
+    "single_worker_inference_ms": ("<=", 90.0, "ms of inference a frame in one frame worker (wasm-1)"),
+    "first_frame_ms": ("<=", 1000.0, "ms from navigation to the first generated frame (auto)"),
     "tensor_growth": ("==", 0, "tensors gained over the measured frames (every backend)"),
     "tensor_bytes_growth": ("==", 0, "tensor bytes gained over the measured frames (every backend)"),
     "heap_growth_bytes": ("<", 1_000_000, "bytes of JS heap gained after GC over the measured frames"),
@@ -17,12 +19,16 @@ TARGETS = {
 def check_targets(results: dict) -> dict:
     """Each target with the measured value and whether it is met (None: not measured)."""
     auto = results["backends"].get("auto", {})
+    workers, one = results["backends"].get("wasm", {}), results["backends"].get("wasm-1", {})
     baseline = results.get("baseline", {})
     measured = {name: b for name, b in results["backends"].items() if "fps" in b}
     values = {
         "auto_fps": auto.get("fps"),
         "speedup_vs_baseline": (round(auto["fps"] / baseline["fps"], 2)
                                 if auto.get("fps") and baseline.get("fps") else None),
+        "workers_speedup": (round(workers["fps"] / one["fps"], 2)
+                            if workers.get("fps") and one.get("fps") else None),
+        "single_worker_inference_ms": (one.get("stage_ms") or {}).get("inference"),
         "first_frame_ms": auto.get("first_frame_ms"),
         "tensor_growth": max((b["tensor_growth"] for b in measured.values()), key=abs, default=None),
         "tensor_bytes_growth": max((b["tensor_bytes_growth"] for b in measured.values()), key=abs, default=None),
@@ -88,8 +94,11 @@ def plot(results: dict, path: Path) -> None:
 
 def summary(results: dict) -> str:
     """A table of each run's figures, then each target with its value and whether it is met."""
-    lines = ["", f"{'backend':<10} {'fps':>7} {'frames':>7} {'first ms':>9} {'readbacks':>9} {'Δtensors':>9} "
-                 f"{'Δbytes':>8} {'Δheap KB':>9}  stage ms"]
+    machine = results.get("machine", {})
+    lines = ["", f"machine: {machine.get('gflops', '?')} GFLOP/s on one convolution ({machine.get('conv', '?')}, "
+                 f"tf.js wasm, one thread); {results['cpus']} CPUs",
+             "", f"{'backend':<10} {'fps':>7} {'frames':>7} {'first ms':>9} {'readbacks':>9} {'Δtensors':>9} "
+                 f"{'Δbytes':>8} {'Δheap KB':>9} {'long/s':>7} {'GFLOP/s':>8}  stage ms"]
     runs = {**results["backends"], "baseline": results.get("baseline", {})}
     for name, b in runs.items():
         if "fps" not in b:
@@ -98,7 +107,7 @@ def summary(results: dict) -> str:
         stages = ", ".join(f"{k} {float(v):.1f}" for k, v in (b["stage_ms"] or {}).items())
         lines.append(f"{name:<10} {b['fps']:>7.1f} {b['frames_measured']:>7} {b['first_frame_ms'] or 0:>9.0f} {b['readbacks_per_frame']:>9} "
                      f"{b['tensor_growth']:>9} {b['tensor_bytes_growth']:>8} {b['heap_growth_bytes'] / 1024:>9.0f}"
-                     f"  {stages}")
+                     f" {b.get('long_tasks_per_second', '-')!s:>7} {b.get('model_gflops_per_s', '-')!s:>8}  {stages}")
     lines.append("")
     for name, check in results["checks"].items():
         mark = {True: "ok  ", False: "MISS", None: "n/a "}[check["met"]]

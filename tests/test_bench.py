@@ -1,0 +1,23 @@
+"""python -m builder bench end to end, briefly, on the tiny-model site: the figures issue #15 asks
+for are in its results (loose floors only; the real figures come from a full run, README)."""
+
+import os
+
+from builder.measure.bench import run_bench
+from builder.measure.report import summary
+
+
+def test_bench_reports_the_machine_the_workers_and_the_page_thread(built_site):
+    results = run_bench(built_site, frames=10, max_seconds=10, backends=["wasm", "wasm-1", "wasm-page"])
+    machine = results["machine"]
+    assert machine["backend"] == "wasm" and machine["gflops"] > 0.5, machine
+    runs = results["backends"]
+    workers = {name: runs[name].get("workers") for name in runs}
+    assert workers == {"wasm": min(4, os.cpu_count()), "wasm-1": 1, "wasm-page": 0}, workers  # one per core
+    for name, run in runs.items():
+        assert run["frames_measured"] > 0 and run["page_errors"] == [], (name, run)
+        assert run["long_tasks_per_second"] >= 0 and run["blocking_ms_per_second"] >= 0
+        assert 0 < run["fraction_of_reference"], (name, run)
+    checks = results["checks"]
+    assert checks["workers_speedup"]["value"] > 0 and checks["single_worker_inference_ms"]["value"] > 0
+    assert "GFLOP/s on one convolution" in summary(results)
