@@ -99,6 +99,11 @@ class SiteConfig:
     out_dir: str = opt("site", "Where the site is written: replaced when a build succeeds, and only if absent, empty "
                        "or a site built here.")
     cache_dir: str = opt(".cache/convert", "Converted models, keyed by content hash and options.")
+    installation_fit: str = opt("contain", "Installation mode (?mode=installation): contain (the square picture "
+                                "whole, letterboxed) or cover (filling the screen, its edges cropped).",
+                                choices=("contain", "cover"))
+    installation_cycle_minutes: float = opt(0.0, "Installation mode: the next model every N minutes, with a "
+                                            "crossfade (0: never); ?cycle=MINUTES overrides it.")
 
 
 # The TrainConfig fields that shape the generator: build_generator's arguments, and what a
@@ -239,6 +244,8 @@ def validate(config, source: str):
     if isinstance(config, SiteConfig):
         if config.shard_bytes < 1024:
             bad("shard_bytes", f"must be at least 1024, got {config.shard_bytes}")
+        if config.installation_cycle_minutes < 0:
+            bad("installation_cycle_minutes", f"must be 0 (never) or positive, got {config.installation_cycle_minutes}")
     return config
 
 

@@ -5,6 +5,7 @@ import { CameraError, listCameras } from './camera.js';
 import { createModelLibrary } from './models.js';
 import { createRuntime } from './runtime.js';
 import { cameraSource, demoSource, fileSource } from './sources.js';
+import { createGallery, preferredFacing } from './gallery.js';
 
 /** config: the runtime config; ui: createUI() result; query: URLSearchParams of the page. */
 export function createApp(config, ui, query) {
@@ -49,7 +50,9 @@ export function createApp(config, ui, query) {
     if (source.kind === 'camera') {
       ui.setCameras(await listCameras(), source.deviceId);
       source.track.addEventListener('ended', () => {
-        if (runtime.snapshot().source === 'camera') useSource(demoSource(), 'The camera stopped sending pictures.');
+        if (runtime.snapshot().source !== 'camera') return;
+        useSource(demoSource(), 'The camera stopped sending pictures.');
+        gallery.cameraLost();
       });
     }
     return source.kind;
@@ -60,7 +63,7 @@ export function createApp(config, ui, query) {
     const request = ++sourceRequest;
     let source;
     try {
-      if (kind === 'camera') source = await cameraSource(detail ? { deviceId: detail } : {});
+      if (kind === 'camera') source = await cameraSource(detail ? { deviceId: detail } : { facingMode: preferredFacing() });
       else if (kind === 'demo') source = demoSource();
       else if (kind === 'file' || kind === 'image' || kind === 'video') {
         if (!(detail instanceof Blob)) throw new Error(`setSource("${kind}", file) needs the File to show`);
@@ -69,7 +72,10 @@ export function createApp(config, ui, query) {
       else throw new Error(`unknown source "${kind}" (use camera, demo or file)`);
     } catch (error) {
       if (request !== sourceRequest) return runtime.snapshot().source;
-      if (error instanceof CameraError) return useSource(demoSource(), error.message);
+      if (error instanceof CameraError) {
+        gallery.cameraLost();
+        return useSource(demoSource(), error.message);
+      }
       ui.setError(error.message);
       throw error;
     }
@@ -124,6 +130,7 @@ export function createApp(config, ui, query) {
   const setModelFiles = (files) => install(() => library.loadFiles(files), 'your model', 'custom');
 
   const quiet = (promise) => promise.catch(() => {});  // errors are already on the page
+  const gallery = createGallery({ settings: config.installation, query, runtime, ui, library, setModel, setSource });
   ui.setStatsSource(() => ({ ...runtime.snapshot(), loadingModel }));
 
   return {
@@ -134,6 +141,7 @@ export function createApp(config, ui, query) {
       camera: (deviceId) => quiet(setSource('camera', deviceId)),
       modelFiles: (files) => quiet(setModelFiles(files)),
       params: applyParams,
+      ...gallery.handlers,
     },
 
     /** Starts everything; resolves when the first generated frame is on screen. */
@@ -161,6 +169,11 @@ export function createApp(config, ui, query) {
          * training's transform; on WebGL it reads the texture back (one counted readback).
          */
         inputPixels: () => runtime.inputPixels(),
+        /** The generated picture as shown, a PNG Blob at the model's size (after the next frame). */
+        snapshot: gallery.api.snapshot,
+        /** A WebM Blob of `seconds` of the output. */
+        recordClip: gallery.api.recordClip,
+        installation: gallery.api.installation,
       };
     },
   };

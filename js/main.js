@@ -4,6 +4,7 @@
 import { installReadbackCounters } from './readbacks.js';
 import { createUI } from './ui.js';
 import { createApp } from './app.js';
+import { registerServiceWorker } from './offline.js';
 
 installReadbackCounters();  // before any WebGL context exists
 
@@ -18,4 +19,7 @@ ready.catch((error) => {
   console.error(error);
   ui.setError(`The demo could not start: ${error.message || error}`);
 });
+// Offline after the first visit (templates/sw.js); registered once the demo runs, so keeping the
+// site's files never competes with the first frame.
+ready.then(() => registerServiceWorker(config.serviceWorker), () => {});
 window.demo = app.demoApi(ready);

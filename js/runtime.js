@@ -29,6 +29,7 @@ export function createRuntime({ wasmPaths, workerUrl, requestedBackend, requeste
   let resolveFirstFrame;
   const firstFrame = new Promise((resolve) => { resolveFirstFrame = resolve; });
   const awaitingFrame = [];  // resolvers of setModel() calls whose model is in, until a frame shows
+  const frameHooks = [];     // afterNextFrame() callbacks: run in the task that drew the frame
   let frames = null;    // the device's frame runner
 
   function setState(next, message = '') {
@@ -125,6 +126,7 @@ export function createRuntime({ wasmPaths, workerUrl, requestedBackend, requeste
     betweenFrames = device.memory();
     if (state !== 'running') setState('running');
     for (const resolve of awaitingFrame.splice(0)) resolve(running.record.name);
+    for (const hook of frameHooks.splice(0)) hook(device.canvas);
     resolveFirstFrame();
   }
 
@@ -213,6 +215,22 @@ export function createRuntime({ wasmPaths, workerUrl, requestedBackend, requeste
     /** Marks the current frame as needing a rerun (a control changed on a still image). */
     touch() { dirty = true; },
 
+    /**
+     * Resolves to fn(outputCanvas), called right after the next frame is drawn, in the same task
+     * (so even a WebGL canvas still holds the picture); a still source is rerun for it.
+     */
+    afterNextFrame(fn) {
+      dirty = true;
+      return new Promise((resolve, reject) => {
+        frameHooks.push((canvas) => {
+          try { resolve(fn(canvas)); } catch (error) { reject(error); }
+        });
+      });
+    },
+
+    /** The canvas the generated picture is drawn on (null before the backend started). */
+    outputCanvas() { return device ? device.canvas : null; },
+
     /** Before the first model: shows the loading state. */
     setLoading(message) { if (!running) setState('loading', message); },
 
@@ -230,6 +248,7 @@ export function createRuntime({ wasmPaths, workerUrl, requestedBackend, requeste
         numBytes: memory.numBytes,
         model: running ? running.record.name : null,
         source: source ? source.kind : null,
+        cameraId: source?.deviceId ?? null,
         state,
         error: lastError,
       };

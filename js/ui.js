@@ -31,7 +31,10 @@ function formatStats(s) {
   ].join('\n');
 }
 
-/** handlers: {model(name), source(kind), sourceFile(file), camera(deviceId), modelFiles(files), params()}. */
+/**
+ * handlers: {model(name), source(kind), sourceFile(file), camera(deviceId), switchCamera(),
+ * modelFiles(files), params(), snapshot(), record(), installation()}.
+ */
 export function createUI(handlers) {
   const el = {
     sourceView: $('source-view'), outputView: $('output-view'), sourceCaption: $('source-caption'),
@@ -42,6 +45,8 @@ export function createUI(handlers) {
     brightness: $('brightness'), contrast: $('contrast'), smoothing: $('smoothing'),
     showInput: $('show-input'), mirror: $('mirror'), modelFiles: $('model-files'),
     statsToggle: $('stats-toggle'), stats: $('stats'), controls: $('controls'),
+    cameraSwitch: $('camera-switch'), snapshot: $('snapshot'), record: $('record'),
+    installationToggle: $('installation-toggle'),
   };
   const sourceButtons = Array.from(el.controls.querySelectorAll('[data-source]'));
   let statsTimer = 0;
@@ -63,6 +68,10 @@ export function createUI(handlers) {
     el.sourceFile.value = '';
   });
   el.cameraSelect.addEventListener('change', () => handlers.camera(el.cameraSelect.value));
+  el.cameraSwitch.addEventListener('click', () => handlers.switchCamera());
+  el.snapshot.addEventListener('click', () => handlers.snapshot());
+  el.record.addEventListener('click', () => handlers.record());
+  el.installationToggle.addEventListener('click', () => handlers.installation());
   el.modelFiles.addEventListener('change', () => {
     if (el.modelFiles.files.length) handlers.modelFiles(Array.from(el.modelFiles.files));
     el.modelFiles.value = '';
@@ -159,6 +168,23 @@ export function createUI(handlers) {
       }));
     },
     setModel(name) { el.modelSelect.value = name; },
+    /** The clip button while a clip records (pressed, and saying so). */
+    setRecording(recording) {
+      el.record.setAttribute('aria-pressed', String(recording));
+      el.record.textContent = recording ? 'Recording…' : 'Record a clip';
+    },
+    /** Lays `picture` (a canvas) over the output, then fades it out once fadeOut() is called. */
+    showFade(picture) {
+      el.outputView.querySelector('.fade')?.remove();
+      picture.classList.add('fade');
+      picture.setAttribute('aria-hidden', 'true');
+      el.outputView.append(picture);
+      return () => {
+        picture.addEventListener('transitionend', () => picture.remove(), { once: true });
+        setTimeout(() => picture.remove(), 3000);  // no transition (reduced motion, hidden tab)
+        requestAnimationFrame(() => picture.classList.add('gone'));
+      };
+    },
     addModelOption(name, title) {
       let option = Array.from(el.modelSelect.options).find((o) => o.value === name);
       if (!option) {

@@ -9,26 +9,23 @@ The site carries a marker file: the build replaces only a folder that is absent,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.atomic import check_writable, new_dir
 from builder.config import SiteConfig
 from builder.site.convert import ConvertedModel, convert_model
 from builder.errors import BuildError
 from builder.site.quality import QUALITY_SHEET, read_quality, scorecard
+from builder.site.files import SITE_MARKER, SiteFiles, check_out_dir, write_atomically
+from builder.site.offline import ICON_SIZES, MANIFEST, SERVICE_WORKER, icons, service_worker, web_manifest
 from builder.site.render import render, script_json
 
 from builder import REPO_ROOT as ROOT
 REQUIRED_META = ("name", "input", "output", "transform", "params", "flops", "steps")
 PICTURES = ("preview", "loss_curve", "samples", "evidence")
 MAX_DEFAULT_MODEL_BYTES = 1_000_000
-SITE_MARKER = ".learning-to-see-site"  # in every site built: a folder holding it may be replaced
-# The top of a site built before the marker existed: a folder holding these and nothing else is ours too.
-UNMARKED_SITE, UNMARKED_SITE_MAY_HOLD = {"index.html", "manifest.json", "quantization.json"}, {"assets", "models"}
 
 
 @dataclass
@@ -45,28 +42,6 @@ class BuildReport:
         head = f"{'model':<16} {'dtype':<14} {'weights':>12}  {'PSNR':>9}"
         return "\n".join([head, *rows, f"built {self.out_dir}: {self.files} files, "
                           f"{self.total_bytes / 1024:.0f} KiB in {self.seconds:.1f} s"])
-
-
-class SiteFiles:
-    """Everything the site will contain, in memory until `write`: the one place writes go."""
-
-    def __init__(self):
-        self.files: dict[str, bytes] = {}
-
-    def add(self, path: str, data: bytes) -> str:
-        self.files[path] = data
-        return path
-
-    def add_hashed(self, folder: str, name: str, data: bytes) -> str:
-        stem, dot, suffix = name.rpartition(".")
-        digest = hashlib.sha256(data).hexdigest()[:10]
-        return self.add(f"{folder}/{stem}.{digest}.{suffix}" if dot else f"{folder}/{name}.{digest}", data)
-
-    def write(self, root: Path) -> None:
-        for rel, data in sorted(self.files.items()):
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
 
 
 # -- gather -----------------------------------------------------------------------------------
@@ -213,21 +188,6 @@ def add_model(files: SiteFiles, model_dir: Path, meta: dict, converted: Converte
     return _card(model_dir, meta, converted, urls, quality)
 
 
-def check_out_dir(out_dir: Path) -> None:
-    """Refuse, before any work, an out dir the build cannot write or may not replace as a whole."""
-    if out_dir.exists():
-        if not out_dir.is_dir():
-            raise BuildError(f"{out_dir}: is a file, not a folder; pass a folder as --out-dir (or out_dir in "
-                             f"site.toml)")
-        entries = {p.name for p in out_dir.iterdir()}
-        ours = SITE_MARKER in entries or UNMARKED_SITE <= entries <= UNMARKED_SITE | UNMARKED_SITE_MAY_HOLD
-        if entries and not ours:
-            raise BuildError(f"{out_dir}: not a site this builder wrote (no {SITE_MARKER}), and a build replaces "
-                             f"the whole folder; pass a new or empty --out-dir (or out_dir in site.toml), or move "
-                             f"its files away first")
-    check_writable(out_dir, "--out-dir (or out_dir in site.toml)", replaced=True)
-
-
 def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=print) -> BuildReport:
     from builder.site.bundle import bundle
 
@@ -255,6 +215,11 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
     assets.update({name: files.add(f"assets/{name}", data) for name, data in sorted(bundled.scripts.items())})
     assets.update({entry: f"assets/{name}" for entry, name in bundled.entries.items()})
     cards = [add_model(files, d, meta, c, q) for (d, meta), c, q in zip(models, converted, qualities)]
+    default_dir, default_meta = next((d, meta) for d, meta in models if d.name == default)
+    preview = default_dir / default_meta["preview"] if default_meta.get("preview") else None
+    icon_paths = {size: files.add_hashed("assets", name, data)
+                  for size, (name, data) in zip(ICON_SIZES, icons(preview).items())}
+    files.add(MANIFEST, web_manifest(config.title, config.description, icon_paths))
     default_card = next(c for c in cards if c["name"] == default)
     if default_card["bytes"] > MAX_DEFAULT_MODEL_BYTES:
         progress(f"warning: default model '{default}' weighs {default_card['bytes']} bytes "
@@ -266,10 +231,13 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
                     "dtype": c["dtype"], "meta": meta} for c, (_, meta) in zip(cards, models)],
         "wasmPaths": {name: path for name, path in assets.items() if name.endswith(".wasm")},
         "workerUrl": assets["worker.js"],
+        "serviceWorker": SERVICE_WORKER,
+        "installation": {"fit": config.installation_fit, "cycleMinutes": config.installation_cycle_minutes},
     }
     context = {
         "site": {"title": config.title, "description": config.description},
         "models": cards, "default_model": default, "assets": assets,
+        "manifest": MANIFEST, "touch_icon": icon_paths[max(ICON_SIZES)],
         "runtime_config_json": script_json(runtime),
     }
     files.add("index.html", render(root / "templates", "index.html", context).encode())
@@ -278,17 +246,13 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
     files.add("quantization.json", (json.dumps(quantization, indent=2, sort_keys=True) + "\n").encode())
     manifest = {"assets": assets, "models": {c["name"]: c["model_url"] for c in cards}}
     files.add("manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    # Kept for offline use: the page and everything it shows; the models' weights only once loaded
+    # (js/model_cache.js keeps those).
+    weights = {path for card in cards for path in files.files
+               if path.startswith(f"models/{card['name']}/") and (path.endswith(".bin") or "/model." in path)}
+    files.add(SERVICE_WORKER, service_worker(root / "templates", [p for p in files.files if p not in weights]))
     files.add(SITE_MARKER, b"Written by `python -m builder build`, which replaces this whole folder at each build.\n")
 
     write_atomically(files, out_dir)
     return BuildReport(out_dir, [{k: c[k] for k in ("name", "dtype", "bytes", "psnr_db")} for c in cards],
                        len(files.files), sum(map(len, files.files.values())), time.monotonic() - started)
-
-
-# -- write ------------------------------------------------------------------------------------
-
-def write_atomically(files: SiteFiles, out_dir: Path) -> None:
-    """Write into a sibling temporary directory, then swap it in with renames."""
-    check_out_dir(out_dir)  # someone may have put files there while the models converted
-    with new_dir(out_dir) as tmp:
-        files.write(tmp)
