@@ -131,3 +131,11 @@ def test_a_second_visit_starts_without_the_network(open_page, camera_context):
     stats = demo.wait_ready(timeout_s=60)
     assert stats["frames"] >= 1 and stats["error"] is None, stats
     assert_no_problems(demo)
+
+
+def test_installation_mode_cycles_the_models(open_page):
+    demo = open_page("?mode=installation&cycle=0.05")  # every 3 s
+    first = demo.wait_ready()["model"]
+    demo.wait_for("(first) => window.demo.stats().model !== first", "the next model", timeout_s=60, arg=first)
+    demo.wait_more_frames(2)
+    assert_no_problems(demo)
