@@ -7,6 +7,7 @@ One run measures, side by side on the same machine, camera clip and model:
     when the browser offers an adapter): end-to-end fps, ms per stage (demo.stats().stageMs),
     first generated frame after load, readbacks per frame, the page thread's long tasks, and
     growth of tensors, tensor bytes and JS heap over --frames frames;
+  - Lighthouse's performance, accessibility and best-practices scores of the page (lighthouse.py);
   - a BASELINE: the same model.json run the way tf.js does by default (fromPixels -> tf.image
     crop/grayscale/resizeBilinear -> predict -> toPixels, default backend), a page bundled here
     at bench time and served beside the site, so the figure that matters is a ratio.
@@ -29,6 +30,7 @@ from builder.errors import BuilderError
 from builder.measure import browser as harness
 from builder.measure import pages
 from builder.measure.camera_clip import write_fake_camera_y4m
+from builder.measure.lighthouse import lighthouse
 from builder.measure.measuring import measure, probe_browser, reference_speed
 from builder.measure.report import check_targets, plot, summary
 from builder.site.serve import serving
@@ -47,7 +49,7 @@ CAMERA_FRAMES = 120  # 2 s at 60 fps, looping
 
 
 def run_bench(site_dir: Path, *, frames: int, max_seconds: float, backends: list[str],
-              rebuild: bool = False) -> dict:
+              rebuild: bool = False, with_lighthouse: bool = True) -> dict:
     from playwright.sync_api import sync_playwright
 
     pages.ensure_site(site_dir, rebuild)
@@ -99,6 +101,9 @@ def run_bench(site_dir: Path, *, frames: int, max_seconds: float, backends: list
                 else:
                     results["backends"][name] = figures
 
+            if with_lighthouse:
+                print("running Lighthouse ...", flush=True)
+                results["lighthouse"] = lighthouse(url)
     add_model_speed(results, model["meta"].get("flops"))
     results["checks"] = check_targets(results)
     return results
@@ -125,6 +130,7 @@ def add_arguments(parser) -> None:
                         help="stop measuring a backend after this long even if --frames is not reached")
     parser.add_argument("--backends", default=",".join(BACKENDS),
                         help=f"comma-separated, from {', '.join(BACKENDS)} (default: all; webgpu if available)")
+    parser.add_argument("--no-lighthouse", action="store_true", help="skip the Lighthouse run (about a minute)")
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="folder for bench.json and bench.png")
 
 
@@ -136,7 +142,7 @@ def command(args) -> int:
     if args.frames < 1:
         raise BuilderError(f"--frames must be at least 1, got {args.frames}")
     results = run_bench(args.site, frames=args.frames, max_seconds=args.max_seconds, backends=backends,
-                        rebuild=args.rebuild)
+                        rebuild=args.rebuild, with_lighthouse=not args.no_lighthouse)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     plot(results, args.out / "bench.png")

@@ -10,6 +10,9 @@ TARGETS = {
     "workers_speedup": (">=", 1.7, "x fps of N frame workers (wasm) over 1 (wasm-1)"),
     "single_worker_inference_ms": ("<=", 90.0, "ms of inference a frame in one frame worker (wasm-1)"),
     "first_frame_ms": ("<=", 1000.0, "ms from navigation to the first generated frame (auto)"),
+    "lighthouse_performance": (">=", 0.9, "Lighthouse performance score (phone, CPU slowed 4x)"),
+    "lighthouse_accessibility": ("==", 1.0, "Lighthouse accessibility score"),
+    "lighthouse_best_practices": ("==", 1.0, "Lighthouse best-practices score"),
     "tensor_growth": ("==", 0, "tensors gained over the measured frames (every backend)"),
     "tensor_bytes_growth": ("==", 0, "tensor bytes gained over the measured frames (every backend)"),
     "heap_growth_bytes": ("<", 1_000_000, "bytes of JS heap gained after GC over the measured frames"),
@@ -29,6 +32,8 @@ def check_targets(results: dict) -> dict:
         "workers_speedup": (round(workers["fps"] / one["fps"], 2)
                             if workers.get("fps") and one.get("fps") else None),
         "single_worker_inference_ms": (one.get("stage_ms") or {}).get("inference"),
+        **{f"lighthouse_{name}": (results.get("lighthouse", {}).get("scores") or {}).get(name)
+           for name in ("performance", "accessibility", "best_practices")},
         "first_frame_ms": auto.get("first_frame_ms"),
         "tensor_growth": max((b["tensor_growth"] for b in measured.values()), key=abs, default=None),
         "tensor_bytes_growth": max((b["tensor_bytes_growth"] for b in measured.values()), key=abs, default=None),
