@@ -39,6 +39,8 @@ class TrainConfig:
                      "fixed in the exported model: invented detail does not sit on the network's grid), or none.",
                      choices=("half", "quarter", "none"))
     disc_ratio: float = opt(0.5, "Discriminator width as a multiple of the generator's base_filters.")
+    disc_scales: int = opt(1, "PatchGANs, 1 to 4 (pix2pixHD): the k-th judges the pair average-pooled by 2**k.")
+    feature_matching: float = opt(0.0, "Feature-matching weight (pix2pixHD: 10), beside l1_weight's L1 (0: off).")
     downscale: int = opt(24, "Input transform: downscale factor before the bicubic upscale.")
     scale_min: float = opt(1.0, "Input transform: smallest random scale of the target, x crop size.")
     scale_max: float = opt(1.3, "Input transform: largest random scale of the target, x crop size.")
@@ -231,10 +233,11 @@ def validate(config, source: str):
             bad("ema_decay", f"must be in [0, 1), got {c.ema_decay}")
         if not 0 <= c.lr_decay <= 1:
             bad("lr_decay", f"must be in [0, 1], got {c.lr_decay}")
-        if c.r1_gamma < 0 or c.theme_refresh < 0:
-            bad("r1_gamma" if c.r1_gamma < 0 else "theme_refresh", "must be 0 (off) or positive")
-        if c.patience < 0:
-            bad("patience", f"must be 0 (off) or positive, got {c.patience}")
+        for name in ("r1_gamma", "theme_refresh", "feature_matching", "patience"):
+            if getattr(c, name) < 0:
+                bad(name, f"must be 0 (off) or positive, got {getattr(c, name)}")
+        if not 1 <= c.disc_scales <= 4 or c.size % 2 ** (c.disc_scales - 1) or c.size >> (c.disc_scales - 1) < 16:
+            bad("disc_scales", f"must be 1 to 4, size {c.size} / 2**(scales - 1) whole and >= 16 px; got {c.disc_scales}")
         for name in ("batch_size", "steps", "checkpoint_every", "sample_every", "log_every", "val_every",
                      "val_pairs", "base_filters", "max_filters", "theme_images", "min_images"):
             if getattr(c, name) < 1:

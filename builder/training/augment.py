@@ -6,7 +6,8 @@ generator. With a few hundred target images a discriminator otherwise memorises 
 
 A pair is (input, image) concatenated on channels, (b, S, S, 1 + 3): translation and cutout
 move both together, so the discriminator still judges whether the image fits its input; colour
-changes the image alone. Values are in [-1, 1].
+changes the image alone. Values are in [-1, 1]. Real and generated pairs get draws of their own,
+except under feature matching, which needs them alike (augment_together).
 """
 
 from __future__ import annotations
@@ -35,19 +36,26 @@ def cutout(tf, pair, ratio: float = 0.5):
 
 
 def color(tf, pair):
-    """Random brightness, saturation and contrast of the image part (DiffAugment's ranges)."""
-    gray, image = pair[..., :1], pair[..., 1:]
+    """Random brightness, saturation and contrast of the image part (DiffAugment's ranges). A pair
+    of several images (augment_together: 1 + 3n channels) gives each RGB triple the same draws."""
+    gray = pair[..., :1]
+    images = [pair[..., i:i + 3] for i in range(1, pair.shape[-1], 3)]
     b = tf.shape(pair)[0]
 
     def uniform(lo, hi):
         return tf.random.uniform([b, 1, 1, 1], lo, hi)
 
-    image = image + uniform(-0.5, 0.5)
-    mean = tf.reduce_mean(image, axis=-1, keepdims=True)
-    image = (image - mean) * uniform(0.0, 2.0) + mean
-    mean = tf.reduce_mean(image, axis=[1, 2, 3], keepdims=True)
-    image = (image - mean) * uniform(0.5, 1.5) + mean
-    return tf.concat([gray, image], axis=-1)
+    shift = uniform(-0.5, 0.5)
+    images = [image + shift for image in images]
+    means = [tf.reduce_mean(image, axis=-1, keepdims=True) for image in images]
+    centred = [image - mean for image, mean in zip(images, means)]
+    saturation = uniform(0.0, 2.0)
+    images = [c * saturation + mean for c, mean in zip(centred, means)]
+    means = [tf.reduce_mean(image, axis=[1, 2, 3], keepdims=True) for image in images]
+    centred = [image - mean for image, mean in zip(images, means)]
+    contrast = uniform(0.5, 1.5)
+    images = [c * contrast + mean for c, mean in zip(centred, means)]
+    return tf.concat([gray, *images], axis=-1)
 
 
 POLICIES = {"translation": translation, "cutout": cutout, "color": color}
@@ -55,10 +63,18 @@ POLICIES = {"translation": translation, "cutout": cutout, "color": color}
 
 def augment(tf, gray, image, policy: list[str]):
     """(gray (b,S,S,1), image (b,S,S,3)) -> the same, augmented by each named policy in order."""
+    gray, (image,) = augment_together(tf, gray, [image], policy)
+    return gray, image
+
+
+def augment_together(tf, gray, images: list, policy: list[str]):
+    """(gray, [image, ...]) -> the same, every image moved and coloured with the same draws: feature
+    matching compares the discriminator's features on a real and a generated pair, which must have
+    been shifted, cut and coloured alike to be compared place by place."""
     if not policy:
-        return gray, image
-    pair = tf.concat([gray, image], axis=-1)
+        return gray, list(images)
+    pair = tf.concat([gray, *images], axis=-1)  # (b, S, S, 1 + 3n)
     for name in ("color", "translation", "cutout"):  # DiffAugment's order
         if name in policy:
             pair = POLICIES[name](tf, pair)
-    return pair[..., :1], pair[..., 1:]
+    return pair[..., :1], [pair[..., 1 + 3 * i:4 + 3 * i] for i in range(len(images))]

@@ -56,6 +56,39 @@ def save_for_converter(generator, path: Path) -> None:
     tf.saved_model.save(module, str(path), signatures={"serving_default": serve})
 
 
+def load_exported_generator(model_dir: Path):
+    """The generator of models/<name>/, rebuilt by this code from its config.toml and given the
+    SavedModel's own weights (the float16 values, exactly): an exported model without its run's
+    checkpoints can still take a new graph."""
+    from builder.tfenv import tensorflow
+    from builder.training.model import build_generator
+
+    tf = tensorflow()
+    config = cfg.load(cfg.TrainConfig, Path(model_dir) / "config.toml")
+    generator = build_generator(**cfg.generator_options(config))
+    saved = tf.saved_model.load(str(Path(model_dir) / "saved_model"))
+    for mine, stored in ((generator.trainable_variables, saved.trainable),
+                         (generator.non_trainable_variables, saved.non_trainable)):
+        # The same variables, in the order save_for_converter stored them.
+        shapes = [tuple(v.shape) for v in mine], [tuple(v.shape) for v in stored]
+        if shapes[0] != shapes[1]:
+            at = next((i for i, (a, b) in enumerate(zip(*shapes)) if a != b), min(map(len, shapes)))
+            raise ConfigError(f"{model_dir}/saved_model: its weights are not those of the generator its "
+                              f"config.toml builds ({len(shapes[1])} against {len(shapes[0])}, the first to differ "
+                              f"#{at}); export it again from its run")
+        for v, value in zip(mine, stored):
+            v.assign(tf.cast(value, v.dtype))
+    return config, generator
+
+
+def resave_model(model_dir: Path) -> None:
+    """Replace models/<name>/saved_model with this code's graph of the same weights; the rest of
+    the folder (meta.json, pictures, scorecard) stays as it is."""
+    _, generator = load_exported_generator(model_dir)
+    with new_dir(Path(model_dir) / "saved_model") as tmp:
+        save_for_converter(generator, tmp)
+
+
 def _title(name: str) -> str:
     return name.replace("-", " ").replace("_", " ").title()
 

@@ -26,7 +26,7 @@ from builder.atomic import write_text
 from builder.errors import ConfigError
 
 # What a resumed run may not change: the checkpoint's networks depend on it.
-LOCKED_ON_RESUME = (*cfg.GENERATOR_FIELDS, "disc_ratio", "loss", "ema_decay")
+LOCKED_ON_RESUME = (*cfg.GENERATOR_FIELDS, "disc_ratio", "disc_scales", "loss", "ema_decay")
 
 
 @dataclass(frozen=True)

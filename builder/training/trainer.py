@@ -8,7 +8,10 @@ TrainConfig field, off at 0/none:
   - augment:   DiffAugment of every pair the discriminator sees (augment.py);
   - r1_gamma:  R1 penalty, gamma/2 E|grad_y D(x, y)|^2 at real pairs (Mescheder et al. 2018);
   - loss:      non-saturating (gan), hinge, or WGAN-GP;
-  - lr_decay:  the learning rate falls linearly to 0 over the last part of the run (pix2pix).
+  - lr_decay:  the learning rate falls linearly to 0 over the last part of the run (pix2pix);
+  - disc_scales, feature_matching: pix2pixHD's multi-scale PatchGAN and its feature-matching loss
+    (Wang et al. 2018): the pair is augmented once, then pooled for each coarser discriminator
+    (losses.py).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def learning_rate(config: cfg.TrainConfig, step: int) -> float:
 class Trainer:
     def __init__(self, config: cfg.TrainConfig, strategy):
         from builder.tfenv import tensorflow
-        from builder.training.model import build_discriminator, build_generator
+        from builder.training.model import build_discriminator, build_generator, discriminator_features
 
         tf = self.tf = tensorflow()
         import keras
@@ -53,21 +56,30 @@ class Trainer:
                 self.ema = build_generator(**cfg.generator_options(config))
                 for target, source in zip(self.ema.weights, self.generator.weights):
                     target.assign(source)
-            self.discriminator = build_discriminator(
-                size=config.size, base_filters=max(4, round(config.base_filters * config.disc_ratio)),
-                normalize=config.loss != "wgan-gp")
+            # One per scale, the k-th on pairs at size / 2**k; the first is the single PatchGAN of before.
+            self.discriminators = [build_discriminator(
+                size=config.size // 2 ** k, base_filters=max(4, round(config.base_filters * config.disc_ratio)),
+                normalize=config.loss != "wgan-gp") for k in range(config.disc_scales)]
+            self.judges = [discriminator_features(d) for d in self.discriminators]  # the same layers
             self.g_opt = keras.optimizers.Adam(config.lr, beta_1=config.beta1)
             self.d_opt = keras.optimizers.Adam(config.lr, beta_1=config.beta1)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             # Build optimizer slots now, inside the scope, so a restore fills them.
             self.g_opt.build(self.generator.trainable_variables)
-            self.d_opt.build(self.discriminator.trainable_variables)
-        parts = dict(generator=self.generator, discriminator=self.discriminator, g_opt=self.g_opt,
+            self.d_opt.build(self.d_vars)
+        # A --disc-scales 1 checkpoint holds what it held before multi-scale discriminators existed.
+        parts = dict(generator=self.generator, discriminator=self.discriminators[0], g_opt=self.g_opt,
                      d_opt=self.d_opt, step=self.step)
+        parts.update({f"discriminator_scale{k}": d for k, d in enumerate(self.discriminators) if k})
         if self.ema is not None:
             parts["generator_ema"] = self.ema  # the name runs.load_generator restores
         self.checkpoint = tf.train.Checkpoint(**parts)
         self._step_fn = tf.function(self._distributed_step)
+
+    @property
+    def d_vars(self) -> list:
+        """Scale by scale, in the order d_opt keeps them: a checkpoint lists them by that position."""
+        return [v for d in self.discriminators for v in d.trainable_variables]
 
     @property
     def shown(self):
@@ -78,65 +90,55 @@ class Trainer:
         for optimizer in (self.g_opt, self.d_opt):
             optimizer.learning_rate = rate
 
-    # -- losses -------------------------------------------------------------------------------
-    def _judge(self, x, image):
-        xa, ia = self._augment(x, image)
-        return self.discriminator([xa, ia], training=True)
-
-    def _augment(self, x, image):
+    # -- losses (losses.py) ----------------------------------------------------------------------
+    def judge(self, x, image):
+        """Every scale's outputs on pairs augmented once, then pooled: [[blocks..., logits], ...]."""
         from builder.training.augment import augment
 
-        return augment(self.tf, x, image, self.policy)
+        return self._judge_pyramid(*augment(self.tf, x, image, self.policy))
 
-    def _adversarial(self, d_real, d_fake):
-        tf, loss = self.tf, self.config.loss
-        if loss == "gan":  # non-saturating: softplus(-D) for real, softplus(D) for fake
-            return tf.reduce_mean(tf.nn.softplus(-d_fake)), 0.5 * (
-                tf.reduce_mean(tf.nn.softplus(-d_real)) + tf.reduce_mean(tf.nn.softplus(d_fake)))
-        if loss == "hinge":
-            return -tf.reduce_mean(d_fake), 0.5 * (
-                tf.reduce_mean(tf.nn.relu(1.0 - d_real)) + tf.reduce_mean(tf.nn.relu(1.0 + d_fake)))
-        # WGAN-GP: d_loss estimates the (negative) Wasserstein distance, so its curve means something
-        return -tf.reduce_mean(d_fake), tf.reduce_mean(d_fake) - tf.reduce_mean(d_real)
+    def _judge_pyramid(self, x, image):
+        from builder.training.model import half_size
 
-    def _penalty(self, x, y, fake):
-        """R1 at real pairs (gan, hinge) or WGAN-GP's gradient penalty on mixes; 0 when off."""
-        tf, c = self.tf, self.config
-        if c.loss == "wgan-gp":
-            eps = tf.random.uniform([tf.shape(y)[0], 1, 1, 1])
-            point, weight = eps * y + (1 - eps) * fake, c.gp_weight
-        elif c.r1_gamma > 0:
-            point, weight = y, c.r1_gamma / 2
-        else:
-            return tf.constant(0.0)
-        with tf.GradientTape() as tape:
-            tape.watch(point)
-            # Per sample, the mean of its patch logits (what the loss averages): the gradient of
-            # their sum would be patches-times larger (1024 at 256 px) and pin D flat (d = log 2).
-            judged = tf.reduce_sum(tf.reduce_mean(self._judge(x, point), axis=[1, 2, 3]))
-        grad = tape.gradient(judged, point)
-        squared = tf.reduce_sum(tf.square(grad), axis=[1, 2, 3])
-        if c.loss == "wgan-gp":
-            return weight * tf.reduce_mean(tf.square(tf.sqrt(squared + 1e-12) - 1.0))
-        return weight * tf.reduce_mean(squared)
+        outputs = []
+        for k, judge in enumerate(self.judges):
+            if k:
+                x, image = half_size(x), half_size(image)  # (b, S/2^k, S/2^k, c)
+            outputs.append(judge([x, image], training=True))
+        return outputs
+
+    def _judge_both(self, x, y, fake):
+        """Real and generated pairs judged; under feature matching augmented with the same draws."""
+        from builder.training.augment import augment_together
+
+        if self.config.feature_matching <= 0:
+            return self.judge(x, y), self.judge(x, fake)
+        xa, (ya, fake_a) = augment_together(self.tf, x, [y, fake], self.policy)
+        return self._judge_pyramid(xa, ya), self._judge_pyramid(xa, fake_a)
 
     def _losses(self, x, y):
+        from builder.training import losses
+
         tf, c = self.tf, self.config
         replicas = self.strategy.num_replicas_in_sync
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(x, training=True)
-            d_real, d_fake = self._judge(x, y), self._judge(x, fake)
+            d_real, d_fake = self._judge_both(x, y, fake)
             l1 = tf.reduce_mean(tf.abs(y - fake))
-            g_gan, d_adv = self._adversarial(d_real, d_fake)
-            penalty = self._penalty(x, y, tf.stop_gradient(fake))
+            g_gan, d_adv = losses.adversarial(tf, c.loss, d_real, d_fake)
+            penalty = losses.penalty(tf, c, self.judge, x, y, tf.stop_gradient(fake))
             g_loss = g_gan + c.l1_weight * l1
+            extra = {}
+            if c.feature_matching > 0:
+                extra["g_fm"] = losses.feature_matching(tf, d_real, d_fake)  # logged unweighted, as g_l1
+                g_loss += c.feature_matching * extra["g_fm"]
             d_loss = d_adv + penalty
             # Per-replica means, summed over replicas by the optimizer: divide by replica count.
             g_scaled, d_scaled = g_loss / replicas, d_loss / replicas
-        g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
+        g_vars, d_vars = self.generator.trainable_variables, self.d_vars
         self.g_opt.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
         self.d_opt.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
-        return {"g_gan": g_gan, "g_l1": l1, "d": d_adv, "penalty": penalty}
+        return {"g_gan": g_gan, "g_l1": l1, "d": d_adv, "penalty": penalty, **extra}
 
     def _update_average(self):
         # A short warm-up (as StyleGAN's ramp): early on the average would be mostly the random init.

@@ -1,0 +1,71 @@
+"""The losses of one training step, over the discriminator's scales (pix2pixHD's multi-scale PatchGAN).
+
+`judged` arguments are the discriminators' outputs, one list per scale (coarser each time), each
+[block activations..., logits] (model.discriminator_features). Every term is a mean over the
+scales, not pix2pixHD's sum: then l1_weight, r1_gamma and gp_weight weigh against the same
+adversarial loss whatever the number of scales (pix2pixHD has no L1 to balance), the logged
+curves compare across runs, and each discriminator's own gradient is only scaled by 1/N, which
+Adam undoes. With one scale each term is exactly the single PatchGAN's.
+"""
+
+from __future__ import annotations
+
+
+def mean_over_scales(tf, values: list):
+    return values[0] if len(values) == 1 else tf.add_n(values) / len(values)
+
+
+def adversarial(tf, loss: str, real: list, fake: list):
+    """(generator's, discriminator's) adversarial loss; `loss` is gan, hinge or wgan-gp."""
+    g_terms, d_terms = [], []
+    for d_real, d_fake in ((r[-1], f[-1]) for r, f in zip(real, fake)):
+        if loss == "gan":  # non-saturating: softplus(-D) for real, softplus(D) for fake
+            g, d = tf.reduce_mean(tf.nn.softplus(-d_fake)), 0.5 * (
+                tf.reduce_mean(tf.nn.softplus(-d_real)) + tf.reduce_mean(tf.nn.softplus(d_fake)))
+        elif loss == "hinge":
+            g, d = -tf.reduce_mean(d_fake), 0.5 * (
+                tf.reduce_mean(tf.nn.relu(1.0 - d_real)) + tf.reduce_mean(tf.nn.relu(1.0 + d_fake)))
+        else:  # WGAN-GP: d estimates the (negative) Wasserstein distance, so its curve means something
+            g, d = -tf.reduce_mean(d_fake), tf.reduce_mean(d_fake) - tf.reduce_mean(d_real)
+        g_terms.append(g)
+        d_terms.append(d)
+    return mean_over_scales(tf, g_terms), mean_over_scales(tf, d_terms)
+
+
+def penalty(tf, config, judge, x, y, fake):
+    """R1 at real pairs (gan, hinge) or WGAN-GP's gradient penalty on mixes, per scale; 0 when off.
+
+    `judge(x, image)` gives every scale's outputs. Each scale's gradient is taken with respect to
+    the full-size image, through the augmentation and the pooling: each scale's network as a
+    function of the picture it judges, so WGAN-GP's 1-Lipschitz constraint holds for each critic of
+    the full image, and R1 on a scale at 1/2**k weighs 4**-k of what it would on the pooled input
+    itself (R1's gamma scales with resolution squared, as StyleGAN2-ADA's heuristic has it)."""
+    if config.loss == "wgan-gp":
+        eps = tf.random.uniform([tf.shape(y)[0], 1, 1, 1])
+        point, weight = eps * y + (1 - eps) * fake, config.gp_weight
+    elif config.r1_gamma > 0:
+        point, weight = y, config.r1_gamma / 2
+    else:
+        return tf.constant(0.0)
+    with tf.GradientTape(persistent=True) as tape:  # one gradient per scale: no cross terms
+        tape.watch(point)
+        # Per sample, the mean of its patch logits (what the loss averages): the gradient of
+        # their sum would be patches-times larger (1024 at 256 px) and pin D flat (d = log 2).
+        judged = [tf.reduce_sum(tf.reduce_mean(outputs[-1], axis=[1, 2, 3])) for outputs in judge(x, point)]
+    terms = []
+    for scale in judged:
+        squared = tf.reduce_sum(tf.square(tape.gradient(scale, point)), axis=[1, 2, 3])
+        if config.loss == "wgan-gp":
+            terms.append(weight * tf.reduce_mean(tf.square(tf.sqrt(squared + 1e-12) - 1.0)))
+        else:
+            terms.append(weight * tf.reduce_mean(squared))
+    return mean_over_scales(tf, terms)
+
+
+def feature_matching(tf, real: list, fake: list):
+    """pix2pixHD's feature-matching loss, unweighted: per scale, the sum over every output but the
+    logits of the mean |real - fake|, then the mean over scales. The real side is a constant: the
+    loss moves the generator toward what the discriminator sees in real pairs, never the reverse."""
+    return mean_over_scales(tf, [
+        tf.add_n([tf.reduce_mean(tf.abs(tf.stop_gradient(r) - f)) for r, f in zip(reals[:-1], fakes[:-1])])
+        for reals, fakes in zip(real, fake)])
