@@ -111,3 +111,56 @@ def test_render_time_floor(theme):
     start = time.perf_counter()
     render(theme, 1, 400)
     assert time.perf_counter() - start < 2.0
+
+
+# -- clouds ----------------------------------------------------------------------------------
+
+def test_clouds_flip_left_right_but_keep_the_sky_on_top():
+    assert THEMES["clouds"].flip_horizontal
+    assert not THEMES["clouds"].flip_vertical
+
+
+@pytest.mark.filterwarnings("error")
+def test_clouds_draw_display_values_in_range_without_clipping():
+    from builder.training.themes import clouds
+
+    for seed in range(12):
+        image = clouds.draw(np.random.default_rng(seed), 48)
+        assert image.shape == (48, 48, 3) and np.isfinite(image).all(), seed
+        assert image.min() >= 0.0 and image.max() <= 1.0, f"seed {seed}: {image.min()}..{image.max()}"
+    for seed in range(4):  # nothing blown out or crushed but the sun's disk
+        image = render("clouds", seed, 128)
+        clipped = ((image == 255).any(axis=-1) | (image == 0).any(axis=-1)).mean()
+        assert clipped < 0.01, f"seed {seed}: {clipped:.1%} of pixels clipped"
+
+
+def test_clouds_skies_are_never_one_flat_colour():
+    for seed in range(16):
+        image = render("clouds", seed, 64).astype(np.float64)
+        lum = luminance(image)
+        spread = np.percentile(lum, 95) - np.percentile(lum, 5)
+        assert spread > 25.0, f"seed {seed}: flat sky (luminance 5-95 % spread {spread:.0f})"
+        assert image.reshape(-1, 3).std(axis=0).mean() > 8.0, f"seed {seed}: one colour"
+
+
+def test_clouds_light_varies_across_seeds_not_all_blue():
+    means = np.array([render("clouds", seed, 48).reshape(-1, 3).mean(axis=0) for seed in range(32)])
+    red, blue = means[:, 0], means[:, 2]
+    blue_sky = blue > red + 30.0  # midday
+    warm = red > blue  # golden hour, dusk
+    grey = np.ptp(means, axis=1) < 15.0  # overcast
+    assert 0.25 < blue_sky.mean() < 0.8, f"{blue_sky.mean():.0%} of skies blue"
+    assert warm.sum() >= 3, f"only {warm.sum()} warm skies of 32"
+    assert grey.sum() >= 1, "no grey sky in 32"
+
+
+def test_clouds_repeat_no_motif():
+    # Each octave of the clouds lies on a periodic tile; turned and scaled each its own way, no two
+    # repeat together. A tiled picture puts its repeat in isolated spectral peaks (shown planted).
+    from builder.training.evaluate.metrics import lattice_peak
+
+    for seed in range(6):
+        image = render("clouds", seed, 256).astype(np.float32) / 127.5 - 1.0
+        assert lattice_peak(image, max_period=128, tile=256) < 40.0, seed
+        tiled = np.tile(image[:96, :96], (3, 3, 1))[:256, :256]
+        assert lattice_peak(tiled, max_period=128, tile=256) > 60.0, seed

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from builder.errors import ConfigError
-from builder.training.themes import fire, nebula, ocean
+from builder.training.themes import clouds, fire, nebula, ocean
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,13 @@ THEMES: dict[str, ThemeInfo] = {
         flip_horizontal=True,
         flip_vertical=False,
         draw=fire.draw,
+    ),
+    "clouds": ThemeInfo(
+        "Clouds",
+        "Cumulus and stratus skies at midday, golden hour, overcast or dusk; or a sea of clouds from above.",
+        flip_horizontal=True,
+        flip_vertical=False,
+        draw=clouds.draw,
     ),
 }
 
