@@ -7,6 +7,7 @@ Heavy modules (TensorFlow, the converter) are imported inside each command so th
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
@@ -46,10 +47,12 @@ def _evaluate(args) -> None:
 
 
 def _build(args) -> None:
+    from builder.atomic import interrupted_while
     from builder.site.build import build_site
 
     config = cfg.load(cfg.SiteConfig, args.config, cfg.overrides_from(args, cfg.SiteConfig))
-    report = build_site(config, Path(config.out_dir))
+    with interrupted_while(f"building {config.out_dir} (it is as it was)"):  # the site is swapped in whole
+        report = build_site(config, Path(config.out_dir))
     print(report.summary())
 
 
@@ -139,6 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     except BuilderError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # A full disk anywhere but a checkpoint (train names those itself); outputs are written beside
+        # and renamed over (atomic.py), so what failed left nothing half-written to clean up.
+        where = f"{Path(e.filename).parent}: " if e.filename else ""
+        print(f"error: {where}no space left on the disk; free some space and run it again", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:  # Ctrl-C; Interrupted names the job it stopped (training saves and exits itself)
+        print(str(e) or "interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -5,6 +5,8 @@ Two shapes, one idea: write beside the destination under a hidden name, then ren
 - `new_file(path)`: a fresh sibling file, renamed over `path` when the block succeeds.
 A block that raises (or is interrupted) removes its temporary and leaves `dest` as it was.
 `check_writable(folder)` asks, before a long job, whether those writes will be possible.
+`interrupted_while(doing)` turns Ctrl-C inside a job into `Interrupted`: one line for the CLI,
+which the writes above make true ("nothing half-written was kept").
 """
 
 from __future__ import annotations
@@ -18,6 +20,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from builder.errors import BuilderError
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (still a KeyboardInterrupt to any caller) with one line saying what it stopped; the
+    CLI prints it and exits with 130, the shell's status for a SIGINT."""
+
+
+@contextlib.contextmanager
+def interrupted_while(doing: str) -> Iterator[None]:
+    """Re-raise Ctrl-C inside the block as `Interrupted`, naming `doing`; an inner one's words win."""
+    try:
+        yield
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted while {doing}; nothing half-written was kept: run it again") from None
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.atomic import new_dir
+from builder.atomic import interrupted_while, new_dir
 from builder.errors import BuildError
 
 from builder import REPO_ROOT as ROOT
@@ -204,7 +204,7 @@ def convert_model(model_dir: Path, meta: dict, *, quantization: str, min_psnr_db
         q = Quantization(**json.loads((cached / "quantization.json").read_text()))
         return ConvertedModel(model_dir.name, cached / "model", q)
 
-    with new_dir(cached) as work:
+    with interrupted_while(f"converting {model_dir} into {cached}"), new_dir(cached) as work:
         inputs = check_inputs(meta)
         reference = reference_outputs(model_dir / "saved_model", inputs)
         # float32 closes the auto list: shipped when nothing smaller is faithful enough.

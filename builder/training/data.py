@@ -7,10 +7,13 @@ full-size files again. Pairs are made on the fly by `builder.training.transform.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import math
 import os
 import re
+import signal
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -21,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
-from builder.atomic import new_file
+from builder.atomic import interrupted_while, new_file
 from builder.errors import ConfigError, DataError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -151,16 +154,39 @@ def theme_images(theme: str, seeds: list[int], side: int, cache_dir: Path, versi
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     version = version or _themes_version()  # once, not once per image
-    return _read(_parallel(_render_theme, [(theme, s, side, cache_dir, version) for s in seeds], f"rendering {theme}"))
+    jobs = [(theme, s, side, cache_dir, version) for s in seeds]
+    with _into_cache(f"rendering the {theme} theme", cache_dir):
+        return _read(_parallel(_render_theme, jobs, f"rendering {theme}"))
+
+
+@contextlib.contextmanager
+def _into_cache(doing: str, cache_dir: Path):
+    """Ctrl-C or a full disk while filling the cache: one line each. Every entry is written beside and
+    renamed over (`_atomic_save`), so neither leaves a half-written image for the next run to read."""
+    with interrupted_while(f"{doing} into {cache_dir}"):
+        try:
+            yield
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise DataError(f"{cache_dir}: no space left on the disk while {doing}; free some space or pass "
+                            f"another --cache-dir") from None
 
 
 def _parallel(fn, jobs: list, desc: str) -> list:
     workers = min(os.cpu_count() or 1, 8, max(1, len(jobs)))
-    bar = dict(total=len(jobs), desc=desc, unit="img", leave=False, dynamic_ncols=True)
-    if workers == 1 or len(jobs) < 4:
-        return [fn(j) for j in tqdm(jobs, **bar)]
-    with ProcessPoolExecutor(workers) as pool:
-        return list(tqdm(pool.map(fn, jobs, chunksize=4), **bar))
+    serial = workers == 1 or len(jobs) < 4
+    # Ctrl-C reaches the workers too: they ignore it and finish the image in hand (else each prints a
+    # traceback), the parent's map cancels the jobs not yet started and leaving the pool waits for the
+    # others. Then the bar is erased, so that the one line said about it starts a line of its own.
+    pool = contextlib.nullcontext() if serial else ProcessPoolExecutor(
+        workers, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+    with tqdm(total=len(jobs), desc=desc, unit="img", leave=False, dynamic_ncols=True) as bar, pool:
+        results = []
+        for result in (map(fn, jobs) if serial else pool.map(fn, jobs, chunksize=4)):
+            results.append(result)
+            bar.update()
+        return results
 
 
 def _read(paths: list[str]) -> list[np.ndarray]:
@@ -191,7 +217,8 @@ def load_folder(folder: Path, *, size: int, cache_dir: Path, val_pairs: int, min
         raise DataError(f"{folder}: no .jpg, .png or .webp images found (searched recursively); add images")
     cache_dir.mkdir(parents=True, exist_ok=True)
     side = cache_side(size)
-    results = _parallel(_prepare_file, [(f, cache_dir, side, size) for f in files], f"preparing {folder.name}")
+    with _into_cache(f"preparing the images of {folder}", cache_dir):
+        results = _parallel(_prepare_file, [(f, cache_dir, side, size) for f in files], f"preparing {folder.name}")
     usable = sorted({path for path, problem in results if not problem})  # content-deduplicated
     skipped = [problem for _, problem in results if problem]
     if len(usable) < min_images:

@@ -9,7 +9,8 @@ runs/<name>/
   samples.png      input | output | target on held-out pairs (samples/step_N.png keeps history)
 
 Training writes it (`train.py`; config.toml and dataset.json only once a step has succeeded, so a
-resume that fails leaves them as they were); export and evaluation read it (here), so neither needs the
+resume that fails leaves them as they were; checkpoints through `save_checkpoint`, which takes a
+failed save's files with it); export and evaluation read it (here), so neither needs the
 training loop, and restoring a generator builds no discriminator and no optimizer.
 """
 
@@ -18,12 +19,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from builder import config as cfg
 from builder.atomic import write_text
 from builder.errors import ConfigError
+
+# A checkpoint's .index is a LevelDB-format table, written after its data and ending in this magic
+# number: an index without it was cut short (a full disk, a killed process) and names no checkpoint.
+INDEX_END = bytes.fromhex("57fb808b247547db")
 
 # What a resumed run may not change: the checkpoint's networks depend on it.
 LOCKED_ON_RESUME = (*cfg.GENERATOR_FIELDS, "disc_ratio", "disc_scales", "loss", "ema_decay")
@@ -91,7 +97,29 @@ class Run:
         if not self.ckpt_dir.is_dir():
             return []
         found = (re.fullmatch(r"ckpt-(\d+)\.index", p.name) for p in self.ckpt_dir.iterdir())
-        return sorted(int(m.group(1)) for m in found if m)
+        return sorted(int(m.group(1)) for m in found if m and _whole_index(self.ckpt_dir / m.group(0)))
+
+    def save_checkpoint(self, manager, step: int) -> None:
+        """`manager.save` at `step`. A save that fails (a full disk, Ctrl-C) leaves no file of it:
+        TensorFlow writes the data, then the .index, then the `checkpoint` state file that --resume
+        reads, and a failure between leaves a half-written .index behind that export would take
+        for the newest checkpoint. So the previous checkpoint stays the latest for both."""
+        try:
+            manager.save(checkpoint_number=step)
+        except BaseException:
+            if not self._state_names(step):  # written last: a state naming `step` means the save was whole
+                for path in self.ckpt_dir.glob(f"ckpt-{step}.*"):  # .index, .data-*-of-*
+                    path.unlink(missing_ok=True)
+                shutil.rmtree(self.ckpt_dir / f"ckpt-{step}_temp", ignore_errors=True)
+            for path in self.ckpt_dir.glob("checkpoint.tmp*"):  # the state's own temporary, if its write failed
+                path.unlink(missing_ok=True)
+            raise
+
+    def _state_names(self, step: int) -> bool:
+        from builder.tfenv import tensorflow
+
+        state = tensorflow().train.get_checkpoint_state(str(self.ckpt_dir))
+        return state is not None and Path(state.model_checkpoint_path).name == f"ckpt-{step}"
 
     def checkpoint_prefix(self, step: int | None = None) -> str:
         steps = self.checkpoint_steps()
@@ -103,6 +131,15 @@ class Run:
             raise ConfigError(f"{self.ckpt_dir}: no checkpoint at step {step}; there are: "
                               f"{', '.join(map(str, steps))}")
         return str(self.ckpt_dir / f"ckpt-{step}")
+
+
+def _whole_index(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            f.seek(-len(INDEX_END), 2)
+            return f.read() == INDEX_END
+    except OSError:  # shorter than the magic number, or unreadable
+        return False
 
 
 def load_generator(run: Run, step: int | None = None):

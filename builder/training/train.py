@@ -3,8 +3,11 @@ at the end. What it writes is laid out in runs.py."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +15,7 @@ from tqdm import tqdm
 
 from builder import config as cfg
 from builder.atomic import check_writable, write_text
-from builder.errors import ConfigError
+from builder.errors import BuilderError, ConfigError
 from builder.training.runs import Run
 
 
@@ -38,6 +41,23 @@ def _logged_step(line: str) -> int:
         return int(json.loads(line)["step"])
     except (ValueError, KeyError, TypeError):
         return 1 << 62  # a truncated line: drop it
+
+
+def write_failed(run: Run, name: str, doing: str, error: Exception) -> BuilderError:
+    """One line for a write into the run's folder that failed (a full disk above all): why, the
+    checkpoint that is kept, and the fix."""
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(getattr(error, "message", error))
+    # TensorFlow's errors wrap the reason: "{{function_node ...}} <path>; No space left on device [Op:...]"
+    reason = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\]", "", reason).strip().splitlines()[0]
+    full = (isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)) or any(
+        words in reason for words in ("No space left", "quota exceeded"))
+    last = run.checkpoint_steps()[-1:]
+    kept = f"the last good checkpoint, step {last[0]}, is kept" if last else "no checkpoint was written yet"
+    fix = ("free some space (or move the run to a disk with room and pass --runs-dir)" if full
+           else "fix that (or pass another --runs-dir)")
+    again = f"continue with `--resume --name {name}`" if last else "train again"
+    return BuilderError(f"{run.dir}: {'no space left on the disk' if full else reason} while {doing}; {kept}; "
+                        f"{fix}, then {again}")
 
 
 def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True) -> Path:
@@ -87,22 +107,38 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
     stream = iter(strategy.experimental_distribute_dataset(
         pair_stream(images, params, seed=config.seed + start, batch_size=config.batch_size)))
     log_path = run.log_path
+
+    @contextlib.contextmanager
+    def writing(doing: str):
+        """A failed write into the run (its disk full, above all) ends training with one line."""
+        try:
+            yield
+        except (OSError, tf.errors.OpError) as e:
+            raise write_failed(run, config.name, doing, e) from None
+
     if log_path.exists():  # a crash may have logged steps past the last checkpoint: drop them
         kept = [line for line in log_path.read_text().splitlines()
                 if line.strip() and _logged_step(line) <= start]
-        log_path.write_text("".join(line + "\n" for line in kept))
+        with writing(f"rewriting {log_path.name}"):  # atomically: a full disk must not empty the log
+            write_text(log_path, "".join(line + "\n" for line in kept))
+    saved = [start if manager.latest_checkpoint else None]  # the step of the checkpoint on disk
 
     def snapshot(step: int) -> None:
-        keep_run_info()  # a checkpoint is never without the config that resumes it
-        manager.save(checkpoint_number=step)
-        plots.loss_curves(log_path, run.loss_plot)
+        if step == saved[0]:  # the patience stop or Ctrl-C just after a checkpoint: it is on disk
+            return
+        with writing(f"saving the checkpoint of step {step}"):
+            keep_run_info()  # a checkpoint is never without the config that resumes it
+            run.save_checkpoint(manager, step)
+            saved[0] = step
+            plots.loss_curves(log_path, run.loss_plot)
 
     def samples(step: int) -> None:
         rows = min(6, len(val_x))
         out = trainer.generate(val_x[:rows])
         grid = list(zip(val_x[:rows], out, val_y[:rows]))
-        plots.sample_grid(grid, run.samples_dir / f"step_{step:06d}.png")
-        plots.sample_grid(grid, run.samples)
+        with writing(f"drawing the samples of step {step}"):
+            plots.sample_grid(grid, run.samples_dir / f"step_{step:06d}.png")
+            plots.sample_grid(grid, run.samples)
 
     def val_l1() -> float:
         return float(np.mean(np.abs(trainer.generate(val_x) - val_y)))
@@ -123,14 +159,16 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
                     raise FloatingPointError(f"loss became {losses} at step {step}; lower --lr "
                                              f"(the last checkpoint is kept in {run.ckpt_dir})")
                 if step == start + 1:
-                    keep_run_info()
+                    with writing("writing the run's config"):
+                        keep_run_info()
                 record = {"step": step, **{k: round(v, 5) for k, v in losses.items()}}
                 if step % config.val_every == 0 or step == config.steps:
                     record["val_l1"] = round(val_l1(), 5)
                     history.append(record["val_l1"])
                 if step % config.log_every == 0 or "val_l1" in record:
-                    log.write(json.dumps(record) + "\n")
-                    log.flush()
+                    with writing(f"logging step {step} to {log_path.name}"):
+                        log.write(json.dumps(record) + "\n")
+                        log.flush()
                     bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k != "step"})
                 if step % config.sample_every == 0 or step == config.steps:
                     samples(step)
@@ -141,6 +179,9 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
                     print(f"held-out L1 has not improved for {config.patience} validations: stopping at "
                           f"step {step} (best {min(history):.4f})")
                     break
+    except BuilderError:
+        bar.close()  # its one line goes under the bar, not onto it
+        raise
     except KeyboardInterrupt:
         bar.close()
         if step == start:  # nothing trained since the last checkpoint (or a new run's random start)
