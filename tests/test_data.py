@@ -134,3 +134,16 @@ def test_symlinked_sub_folders_are_followed_once(tmp_path):
     ds = load(folder)
     assert len(ds.train) + len(ds.val) == 10
     assert ds.skipped == []
+
+
+def test_a_themes_cache_key_follows_its_own_source_only(monkeypatch):
+    """Editing one theme re-renders that theme; adding or editing another re-renders nothing."""
+    from pathlib import Path
+
+    from builder.training import data
+
+    before = {t: data._theme_version(t) for t in ("nebula", "clouds")}
+    read = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda p: read(p) + (b"# edited" if p.name == "clouds.py" else b""))
+    assert data._theme_version("clouds") != before["clouds"], "an edited theme would reuse stale images"
+    assert data._theme_version("nebula") == before["nebula"], "editing clouds.py would re-render the nebula"

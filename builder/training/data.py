@@ -131,12 +131,16 @@ def _prepare_file(job: tuple[Path, Path, int, int]) -> tuple[str, str | None]:
     return str(cached), None
 
 
-def _themes_version() -> str:
-    """Hash of the renderers' source: part of the cache key, so an edited theme never reuses stale images."""
+def _theme_version(theme: str) -> str:
+    """Hash of what draws `theme` (its module, the shared helpers, `render`): in the cache key, so an
+    edited theme never reuses stale images, and adding another theme re-renders nothing."""
+    import inspect
     from builder.training import themes
 
-    sources = sorted(Path(themes.__file__).parent.glob("*.py"))
-    return hashlib.sha1(b"".join(p.read_bytes() for p in sources)).hexdigest()[:8]
+    folder = Path(themes.__file__).parent
+    sources = [folder / f"{theme}.py", folder / "shared.py"]
+    code = b"".join(p.read_bytes() for p in sources if p.is_file()) + inspect.getsource(themes.render).encode()
+    return hashlib.sha1(code).hexdigest()[:8]
 
 
 def _render_theme(job: tuple[str, int, int, Path, str]) -> str:
@@ -153,7 +157,7 @@ def theme_images(theme: str, seeds: list[int], side: int, cache_dir: Path, versi
     """Theme images at `seeds`, (side.., 3) uint8, rendered in parallel into the disk cache (or read from it)."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    version = version or _themes_version()  # once, not once per image
+    version = version or _theme_version(theme)  # once, not once per image
     jobs = [(theme, s, side, cache_dir, version) for s in seeds]
     with _into_cache(f"rendering the {theme} theme", cache_dir):
         return _read(_parallel(_render_theme, jobs, f"rendering {theme}"))
@@ -235,7 +239,7 @@ def load_theme(theme: str, *, size: int, cache_dir: Path, count: int, val_count:
 
     info = themes.THEMES[theme]
     side = cache_side(size)
-    version = _themes_version()
+    version = _theme_version(theme)
     seeds = list(range(count)) + [VAL_SEED_OFFSET + i for i in range(val_count)]
     images = theme_images(theme, seeds, side, cache_dir, version)
 
