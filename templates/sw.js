@@ -2,7 +2,7 @@
 // after one visit the page starts without the network. It keeps the page and its assets when it
 // installs; assets have content-hashed names, so they are answered from the cache; the page
 // itself is asked of the network first (a new deploy shows on the next visit) and answered from
-// the cache offline. Models are kept by the page's model cache, which caches.match also reads.
+// the cache offline. Models are kept by the page's model cache (js/model_cache.js).
 
 const CACHE = 'learning-to-see-site-{{ version }}';
 const PRECACHE = {{ precache_json|safe }};
@@ -42,8 +42,13 @@ async function keptFirst(request) {
   return response;
 }
 
+// A model's weights (model.json and its shards) are the page's model cache's, read before any
+// request is made: the network answers those, untouched.
+const isWeights = (path) => /\/models\/[^/]+\/(model\.[^/]*\.json|[^/]*\.bin)$/.test(path);
+
 self.addEventListener('fetch', (event) => {
   const { request } = event;
-  if (request.method !== 'GET' || new URL(request.url).origin !== self.location.origin) return;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== self.location.origin || isWeights(url.pathname)) return;
   event.respondWith(request.mode === 'navigate' ? pageFirstFromNetwork(request) : keptFirst(request));
 });

@@ -155,7 +155,7 @@ def test_rebuild_with_nothing_changed_is_fast_and_byte_identical(project):
     done = cli_build(root)
     seconds = time.monotonic() - started
     assert done.returncode == 0, done.stderr
-    assert seconds <= 10, f"cached rebuild took {seconds:.1f} s"
+    assert seconds <= 20, f"cached rebuild took {seconds:.1f} s"  # a loose floor: about 8 s on 2 quiet cores
     assert tree_digest(root / "site") == before
 
 
@@ -264,7 +264,8 @@ def test_the_site_carries_its_marker_and_replaces_its_own_or_an_empty_or_a_legac
     empty.mkdir()
     legacy = tmp_path / "legacy"  # a site built before the marker existed: our files only
     shutil.copytree(root / "site", legacy)
-    (legacy / SITE_MARKER).unlink()
+    for newer in (SITE_MARKER, "sw.js", "site.webmanifest"):  # what such a site did not have yet
+        (legacy / newer).unlink()
     for out in (empty, legacy):
         done = cli_build(root, "--out-dir", str(out))
         assert done.returncode == 0, done.stderr

@@ -48,10 +48,16 @@ def test_the_page_loads_no_backend_before_it_chose_one(built_site):
 @pytest.mark.parametrize("path", EXPECTED)
 def test_a_path_fetches_only_its_own_backend(open_page, camera_context, built_site, path):
     fetched: list[str] = []
-    camera_context.on("request", lambda request: fetched.append(request.url))
+
+    def note(request):  # the page's and its frame workers' requests, not the service worker's
+        if getattr(request, "service_worker", None) is None:  # (which keeps every file for offline use)
+            fetched.append(request.url)
+
+    camera_context.on("request", note)
     open_path(open_page, path)
+    camera_context.remove_listener("request", note)  # from here the service worker fetches everything
     scripts = script_bodies(built_site)
-    names = {url.rsplit("/", 1)[-1] for url in fetched if url.endswith(".js")}
+    names = {url.rsplit("/", 1)[-1] for url in fetched if "/assets/" in url and url.endswith(".js")}
     assert names <= set(scripts), f"fetched scripts the site does not have: {names - set(scripts)}"
     needed, unwanted = EXPECTED[path]
     fetched_code = b"".join(scripts[name] for name in names)

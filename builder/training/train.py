@@ -62,6 +62,15 @@ def write_failed(run: Run, name: str, doing: str, error: Exception) -> BuilderEr
 
 def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True) -> Path:
     """Train (or continue) a run; export the generator to models/<name>. Returns the run dir."""
+    held: list = []  # the run's lock, released however _train ends (a traceback kept by a caller
+    try:             # would otherwise keep it open, and the next training of the run refused)
+        return _train(config, resume=resume, export=export, held=held)
+    finally:
+        for handle in held:
+            handle.close()
+
+
+def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -> Path:
     from builder.training import plots
     from builder.training.data import fixed_pairs, load_dataset, pair_stream
     from builder.training.trainer import Trainer, choose_strategy, learning_rate
@@ -81,7 +90,7 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
         check_writable(Path(folder), option)
     dataset = load_dataset(config)  # bad input fails here, before anything is written
     run.samples_dir.mkdir(parents=True, exist_ok=True)
-    lock = run.lock()  # held until this function returns: one training per run at a time  # noqa: F841
+    held.append(run.lock())  # one training per run at a time
     for line in dataset.skipped:
         print(f"skipped {line}")
     params = TransformParams.from_config(config, (dataset.flip_horizontal, dataset.flip_vertical))
