@@ -300,10 +300,10 @@ def test_ctrl_c_while_preparing_the_dataset_is_one_line_and_keeps_no_half_image(
 
 
 def test_a_real_ctrl_c_while_rendering_stops_the_workers_quietly(tmp_path):
-    """SIGINT to the whole process group, as a terminal sends it: parent and workers alike, here one
-    busy (4 images to render: a chunk of the pool's map) and one idle (its one image done)."""
+    """SIGINT to the whole process group, as a terminal sends it: parent and workers alike, while
+    the workers render (enough images that a quiet machine is still rendering when it arrives)."""
     cache = tmp_path / "cache"
-    cmd = [sys.executable, "-m", "builder", "train", *TINY, "--size", "256", "--theme-images", "3",
+    cmd = [sys.executable, "-m", "builder", "train", *TINY, "--size", "256", "--theme-images", "40",
            *map(str, dirs(tmp_path))]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             start_new_session=True)
