@@ -305,8 +305,10 @@ def test_a_real_ctrl_c_while_rendering_stops_the_workers_quietly(tmp_path):
     cache = tmp_path / "cache"
     cmd = [sys.executable, "-m", "builder", "train", *TINY, "--size", "256", "--theme-images", "40",
            *map(str, dirs(tmp_path))]
+    # SIGINT restored to its default: a suite started in the background (`cmd &`) inherits it ignored,
+    # and Python would then never raise KeyboardInterrupt.
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None and not list(cache.glob("theme-*.png")):
         time.sleep(0.05)
