@@ -5,6 +5,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModelSync } from '@tensorflow/tfjs-converter';
+import { gpuIdle } from './gl.js';
 
 /** The first input's or output's shape from the model's signature (-1 for "any"), or null. */
 function signatureShape(artifacts, kind) {
@@ -97,4 +98,33 @@ export function createGenerator(artifacts, { label = 'model' } = {}) {
       model.dispose();
     },
   };
+}
+
+/**
+ * A generator and its preprocessor (createPreprocessor(size)) for a model whose meta.json
+ * transform is made for `size` px inputs, both warmed up: on a zero-copy device (`gl`) by waiting
+ * for the GPU, else by reading the warm-up output. In the page and in the frame workers alike.
+ */
+export async function createWarmModel(artifacts, { label, size, createPreprocessor, gl = null }) {
+  const generator = createGenerator(artifacts, { label });
+  let preprocessor;
+  try {
+    if (generator.size !== size) {
+      throw new Error(`model ${label} takes ${generator.size} px inputs, but its meta.json transform is for ${size} px; choose a model made for ${size} px inputs`);
+    }
+    preprocessor = createPreprocessor(generator.size);
+    const warm = generator.warmUpSync();
+    if (gl) {
+      warm.dispose();
+      await gpuIdle(gl);  // wait for the GPU without reading anything back
+    } else {
+      await warm.data();
+      warm.dispose();
+    }
+  } catch (error) {
+    generator.dispose();
+    preprocessor?.dispose();
+    throw error;
+  }
+  return { generator, preprocessor };
 }

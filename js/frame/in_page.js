@@ -2,32 +2,17 @@
 // generator on the page's tf.js backend and the device's preprocessor, warmed up once.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { createGenerator } from './generator.js';
-import { gpuIdle } from './gl.js';
+import { createWarmModel } from './generator.js';
 
 /** Builds generator + preprocessor for `record` on `device` and warms them up: a `running`. */
 export async function loadInPage(device, record) {
-  const generator = createGenerator(record.artifacts, { label: `"${record.title}"` });
-  let preprocessor;
-  try {
-    const { input, transform } = record.meta;  // transform.low_size is made for input.size
-    if (generator.size !== input.size) {
-      throw new Error(`model "${record.title}" takes ${generator.size} px inputs, but its meta.json transform is for ${input.size} px; choose a model made for ${input.size} px inputs`);
-    }
-    preprocessor = device.createPreprocessor(generator.size, transform);
-    const warm = generator.warmUpSync();
-    if (device.zeroCopy) {
-      warm.dispose();
-      await gpuIdle(device.gl);  // wait for the GPU without reading anything back
-    } else {
-      await warm.data();
-      warm.dispose();
-    }
-  } catch (error) {
-    generator.dispose();
-    preprocessor?.dispose();
-    throw error;
-  }
+  const { input, transform } = record.meta;  // transform.low_size is made for input.size
+  const { generator, preprocessor } = await createWarmModel(record.artifacts, {
+    label: `"${record.title}"`,
+    size: input.size,
+    createPreprocessor: (size) => device.createPreprocessor(size, transform),
+    gl: device.zeroCopy ? device.gl : null,
+  });
   return {
     record,
     generator,

@@ -13,7 +13,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { createGenerator } from './generator.js';
+import { createWarmModel } from './generator.js';
 import { createCanvasPreprocessor } from './preprocess_canvas.js';
 
 const models = new Map();  // id -> {generator, preprocessor}
@@ -29,22 +29,8 @@ async function init({ wasmPaths }) {
 }
 
 async function load({ id, artifacts, size, transform, label }) {
-  const generator = createGenerator(artifacts, { label });
-  let preprocessor;
-  try {
-    if (generator.size !== size) {
-      throw new Error(`model ${label} takes ${generator.size} px inputs, but its meta.json transform is for ${size} px; choose a model made for ${size} px inputs`);
-    }
-    preprocessor = createCanvasPreprocessor({ size, transform, createCanvas: offscreen });
-    const warm = generator.warmUpSync();
-    await warm.data();
-    warm.dispose();
-  } catch (error) {
-    generator.dispose();
-    preprocessor?.dispose();
-    throw error;
-  }
-  models.set(id, { generator, preprocessor });
+  const createPreprocessor = (s) => createCanvasPreprocessor({ size: s, transform, createCanvas: offscreen });
+  models.set(id, await createWarmModel(artifacts, { label, size, createPreprocessor }));
 }
 
 function unload({ id }) {
