@@ -92,7 +92,8 @@ class SiteConfig:
         "One-line description (page meta and header).",
     )
     models: tuple[str, ...] = opt((), "Models to include, by directory name; empty means every model in models_dir.")
-    default_model: str = opt("", "Model shown first; empty means the first in `models`.")
+    default_model: str = opt("", "Model shown first; empty means the best scorecard (most targets met, then "
+                                 "likeness), or the first in `models` when none is evaluated.")
     quantization: str = opt("auto", "auto (smallest dtype meeting min_psnr_db), or force one dtype.",
                             choices=("auto", "uint8", "uint8+float16", "uint16", "float16", "float32"))
     min_psnr_db: float = opt(40.0, "Smallest acceptable PSNR of the quantized model against float32, in dB.")

@@ -7,6 +7,18 @@ const $ = (id) => {
   return element;
 };
 
+/** One choice of the model picker, as the template writes it, for a model without a picture. */
+function modelChoice(name, title) {
+  const label = document.createElement('label');
+  label.className = 'model-choice';
+  const radio = Object.assign(document.createElement('input'), { type: 'radio', name: 'model', value: name });
+  const blank = Object.assign(document.createElement('span'), { className: 'no-thumb' });
+  blank.setAttribute('aria-hidden', 'true');
+  const text = Object.assign(document.createElement('span'), { className: 'model-title', textContent: title });
+  label.append(radio, blank, text);
+  return label;
+}
+
 function formatBytes(bytes) {
   if (bytes == null) return '–';
   return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
@@ -40,7 +52,7 @@ export function createUI(handlers) {
     sourceView: $('source-view'), outputView: $('output-view'), sourceCaption: $('source-caption'),
     overlay: $('overlay'), overlayText: $('overlay-text'), progress: $('model-progress'),
     loadProgress: $('load-progress'),
-    status: $('status'), error: $('error'), modelSelect: $('model-select'),
+    status: $('status'), error: $('error'), modelPicker: $('model-picker'),
     cameraChoice: $('camera-choice'), cameraSelect: $('camera-select'), sourceFile: $('source-file'),
     brightness: $('brightness'), contrast: $('contrast'), smoothing: $('smoothing'),
     showInput: $('show-input'), mirror: $('mirror'), modelFiles: $('model-files'),
@@ -49,6 +61,9 @@ export function createUI(handlers) {
     installationToggle: $('installation-toggle'),
   };
   const sourceButtons = Array.from(el.controls.querySelectorAll('[data-source]'));
+  const modelRadios = () => Array.from(el.modelPicker.querySelectorAll('input[name="model"]'));
+  const modelRadio = (name) => modelRadios().find((radio) => radio.value === name);
+  const checkModel = (name) => { for (const radio of modelRadios()) radio.checked = radio.value === name; };
   let statsTimer = 0;
   let statsSource = () => null;
 
@@ -59,7 +74,7 @@ export function createUI(handlers) {
   }
 
   el.controls.addEventListener('submit', (event) => event.preventDefault());
-  el.modelSelect.addEventListener('change', () => handlers.model(el.modelSelect.value));
+  el.modelPicker.addEventListener('change', (event) => handlers.model(event.target.value));
   for (const button of sourceButtons) {
     button.addEventListener('click', () => handlers.source(button.dataset.source));
   }
@@ -167,7 +182,7 @@ export function createUI(handlers) {
         return option;
       }));
     },
-    setModel(name) { el.modelSelect.value = name; },
+    setModel(name) { checkModel(name); },
     /** The clip button while a clip records (pressed, and saying so). */
     setRecording(recording) {
       el.record.setAttribute('aria-pressed', String(recording));
@@ -185,13 +200,10 @@ export function createUI(handlers) {
         requestAnimationFrame(() => picture.classList.add('gone'));
       };
     },
+    /** A model of the visitor's own (no picture of it yet) joins the picker, chosen. */
     addModelOption(name, title) {
-      let option = Array.from(el.modelSelect.options).find((o) => o.value === name);
-      if (!option) {
-        option = new Option(title, name);
-        el.modelSelect.append(option);
-      }
-      el.modelSelect.value = name;
+      if (!modelRadio(name)) el.modelPicker.append(modelChoice(name, title));
+      checkModel(name);
     },
     /** Slider ranges are the training ranges of meta.transform (brightness δ, contrast c). */
     setTransformRanges({ brightness, contrast }) {

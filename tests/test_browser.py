@@ -185,7 +185,19 @@ def test_model_switch_changes_the_picture_and_returns_tensors_to_baseline(open_p
     colour = red_minus_blue(demo)
     assert colour < -20, f"after the switch the output is not the second model's, blue-ish (red - blue = {colour:.1f})"
 
-    assert demo.page.evaluate("(name) => window.demo.setModel(name)", first) == first
+    # Back through the page's model picker, as a visitor would: a click on the first model's picture.
+    picker = demo.page.locator("#model-picker")
+    assert picker.locator("input:checked").get_attribute("value") == second
+    pictures = picker.locator("img")
+    assert pictures.count() == len(runtime_config(demo)["models"])
+    assert all(pictures.nth(i).evaluate("(img) => img.complete && img.naturalWidth > 0")
+               for i in range(pictures.count())), "a model's picture in the picker did not load"
+    picker.locator(f"label:has(input[value='{first}']) img").click()
+    demo.wait_for(f"() => window.demo.stats().model === '{first}'", "the model chosen in the picker")
+    for _ in range(2):  # a still source makes no frames of its own: rerun it, as show_still_image does
+        frames = demo.stats()["frames"]
+        demo.page.dispatch_event("#brightness", "input")
+        demo.wait_frames(frames + 1)
     back = demo.stats()
     assert back["model"] == first
     colour = red_minus_blue(demo)

@@ -144,3 +144,40 @@ def test_evaluate_run_ranks_every_checkpoint(tmp_path):
     cards = result["checkpoints"]
     assert rank_key(cards[str(best)]) == min(rank_key(c) for c in cards.values())
     assert json.loads((Path(run_dir) / "quality.json").read_text())["best_step"] == best
+
+
+def desaturated(images: np.ndarray, keep: float) -> np.ndarray:
+    """Each picture moved towards its own grey by 1 - keep."""
+    return images * keep + m.luminance(images)[..., None] * (1 - keep)
+
+
+def hatched(images: np.ndarray, directions: list[np.ndarray], seed: int = 0) -> np.ndarray:
+    """Short 7-px strokes at random places (1 % of pixels), carrying as much fine detail as the
+    picture's own; the k-th picture's strokes run along directions[k % len(directions)]."""
+    from scipy.signal import fftconvolve
+
+    rng, out = np.random.default_rng(seed), []
+    for k, y in enumerate(images):
+        strokes = gaussian_filter(fftconvolve(rng.random((SIZE, SIZE)) < 0.01, directions[k % len(directions)],
+                                              mode="same"), 0.7)
+        gain = np.sqrt(np.mean(m.high_pass(y) ** 2) / np.mean(m.high_pass(strokes[..., None]) ** 2))
+        out.append(np.clip(y + gain * strokes[..., None], -1, 1))
+    return np.stack(out).astype(np.float32)
+
+
+def test_a_greyed_theme_is_seen_and_its_own_colours_pass(judge, pans):
+    own = like_outputs(judge, judge.references)
+    assert judge.figures(own, pans)["colour_ratio"] > 0.9
+    grey = judge.figures(desaturated(own, 0.5), pans)
+    assert grey["colour_ratio"] < 0.6 and grey["passes"]["colour_ratio"] is False
+
+
+def test_strokes_all_leaning_one_way_are_seen_and_strokes_every_way_are_not(judge, pans):
+    diagonal = np.eye(7, dtype=np.float32)
+    own = like_outputs(judge, judge.references)
+    assert judge.figures(own, pans)["passes"]["stroke_bias"] is True
+    one_way = judge.figures(hatched(own, [diagonal]), pans)
+    assert one_way["stroke_bias"] > 2 * TARGETS["stroke_bias"][1] and one_way["passes"]["stroke_bias"] is False
+    # The same strokes, half the pictures one diagonal and half the other: no lean, taken together.
+    both_ways = judge.figures(hatched(own, [diagonal, diagonal[::-1]]), pans)
+    assert both_ways["passes"]["stroke_bias"] is True

@@ -22,7 +22,7 @@ from builder.training.evaluate.scorecard import TARGETS
 HAND_WRITTEN = {
     "likeness": 0.21, "likeness_fine": 0.45, "correlation_median": 0.77, "correlation_min": 0.41,
     "lattice_peak_median": 6.5, "lattice_peak_max": 12.3, "repetition_median": 0.07, "repetition_max": 0.09,
-    "moves_with_scene": 0.62, "psnr_db": None,
+    "colour_ratio": 0.83, "stroke_bias": 0.31, "moves_with_scene": 0.62, "psnr_db": None,
 }
 
 
@@ -32,9 +32,9 @@ def convert_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("convert-cache")
 
 
-def build(models_dir: Path, out: Path, cache: Path, models: tuple[str, ...]) -> str:
-    config = SiteConfig(models=models, default_model=models[0], models_dir=str(models_dir), out_dir=str(out),
-                        cache_dir=str(cache))
+def build(models_dir: Path, out: Path, cache: Path, models: tuple[str, ...], default: str | None = None) -> str:
+    config = SiteConfig(models=models, default_model=models[0] if default is None else default,
+                        models_dir=str(models_dir), out_dir=str(out), cache_dir=str(cache))
     build_site(config, out, progress=lambda _: None)
     return (out / "index.html").read_text()
 
@@ -99,6 +99,20 @@ def test_card_shows_the_scorecard_beside_its_targets(tiny_models_dir, tmp_path, 
     assert "Scorecard" not in card(html, "tiny_b"), "a model without quality.json has no scorecard"
     assert not list((tmp_path / "site" / "models" / "tiny_b").glob("quality.*"))
     assert " style=" not in html and "<style" not in html  # CSP: style-src 'self' only
+
+
+def test_the_default_model_is_the_best_scored_unless_one_is_named(tiny_models_dir, tmp_path, convert_cache):
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, models)
+    write_quality(models / "tiny_a", dict(HAND_WRITTEN, likeness_fine=0.45))  # one target short
+    write_quality(models / "tiny_b", dict(HAND_WRITTEN, likeness_fine=0.25, stroke_bias=0.1))
+
+    def default_of(html: str) -> str:
+        config = re.search(r'<script type="application/json" id="runtime-config">(.*?)</script>', html, re.DOTALL)
+        return json.loads(config.group(1))["defaultModel"]
+
+    assert default_of(build(models, tmp_path / "site", convert_cache, ("tiny_a", "tiny_b"), default="")) == "tiny_b"
+    assert default_of(build(models, tmp_path / "site", convert_cache, ("tiny_a", "tiny_b"), default="tiny_a")) == "tiny_a"
 
 
 @pytest.mark.parametrize("damage, words", [

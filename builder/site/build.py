@@ -19,7 +19,8 @@ from builder.site.convert import ConvertedModel, convert_model
 from builder.errors import BuildError
 from builder.site.quality import QUALITY_SHEET, read_quality, scorecard
 from builder.site.files import SITE_MARKER, SiteFiles, check_out_dir, write_atomically
-from builder.site.offline import ICON_SIZES, MANIFEST, SERVICE_WORKER, icons, service_worker, web_manifest
+from builder.site.offline import (ICON_SIZES, MANIFEST, SERVICE_WORKER, icons, service_worker, thumbnail,
+                                  web_manifest)
 from builder.site.render import render, script_json
 
 from builder import REPO_ROOT as ROOT
@@ -134,6 +135,18 @@ def saved_model_input_size(saved_model_pb: Path) -> int | None:
     return int(dims[1].size) if len(dims) == 4 and dims[1].size > 0 else None
 
 
+def best_scored(names: list[str], qualities: list[dict | None]) -> str:
+    """The model whose scorecard is best by the evaluation's own rule (scorecard.rank_key), the
+    first of `names` on a tie; the first when none was evaluated."""
+    from builder.training.evaluate.scorecard import TARGETS, meets, rank_key
+
+    def key(quality: dict):  # judged against today's targets, not those of the day it was scored
+        return rank_key({**quality, "passes": {k: meets(quality.get(k), *TARGETS[k]) for k in TARGETS}})
+
+    scored = [(key(q), i) for i, q in enumerate(qualities) if q is not None]
+    return names[min(scored)[1]] if scored else names[0]
+
+
 def verify_shards(converted: ConvertedModel) -> dict:
     """The converted model.json, after checking every shard it names is present and whole."""
     model_json = converted.dir / "model.json"
@@ -161,7 +174,7 @@ def _card(model_dir: Path, meta: dict, converted: ConvertedModel, urls: dict, qu
         "created": meta.get("created", ""),
         "bytes": q.bytes, "dtype": q.dtype, "psnr_db": q.psnr_db, "tried": q.tried,
         "model_url": urls["model"],
-        "preview_url": urls.get("preview"), "loss_curve_url": urls.get("loss_curve"),
+        "preview_url": urls.get("preview"), "thumb_url": urls.get("thumb"), "loss_curve_url": urls.get("loss_curve"),
         "samples_url": urls.get("samples"), "evidence_url": urls.get("evidence"),
         "scorecard": None if quality is None else scorecard(quality, q.psnr_db),
         "quality_url": urls.get("quality"),
@@ -183,6 +196,8 @@ def add_model(files: SiteFiles, model_dir: Path, meta: dict, converted: Converte
         picture = meta.get(key)
         if picture and (model_dir / picture).is_file():
             urls[key] = files.add_hashed(folder, picture, (model_dir / picture).read_bytes())
+    if "preview" in urls:
+        urls["thumb"] = files.add_hashed(folder, "thumb.jpg", thumbnail(model_dir / meta["preview"]))
     if quality is not None:
         urls["quality"] = files.add_hashed(folder, QUALITY_SHEET, (model_dir / QUALITY_SHEET).read_bytes())
     return _card(model_dir, meta, converted, urls, quality)
@@ -196,7 +211,7 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
     check_out_dir(out_dir)  # before the slow conversions, and again before the swap
     models = find_models(config)
     qualities = [read_quality(d) for d, _ in models]  # before the slow conversions: a bad one fails at once
-    default = config.default_model or models[0][0].name
+    default = config.default_model or best_scored([d.name for d, _ in models], qualities)
     if default not in [d.name for d, _ in models]:
         raise BuildError(f"site config: default_model '{default}' is not among the models "
                          f"({', '.join(d.name for d, _ in models)}); fix `default_model`")

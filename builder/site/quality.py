@@ -26,6 +26,8 @@ FIGURES = {
     "correlation_min": ("worst photograph", "{:.2f}"),
     "lattice_peak_median": ("Lattice peak", "{:.1f}"),
     "lattice_peak_max": ("worst photograph", "{:.1f}"),
+    "colour_ratio": ("Colourfulness", "{:.2f}"),
+    "stroke_bias": ("Strokes lean one way", "{:.2f}"),
     "repetition_median": ("Repetition", "{:.2f}"),
     "repetition_max": ("worst photograph", "{:.2f}"),
     "moves_with_scene": ("Moves with the scene", "{:.2f}"),

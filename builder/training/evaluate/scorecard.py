@@ -1,5 +1,5 @@
-"""The scorecard of one generator: does it paint its theme, follow the scene, stamp no pattern,
-let its detail move with the scene, and survive quantization? (README, "Scorecard".)
+"""The scorecard of one generator: does it paint its theme in its colours, follow the scene, stamp
+no pattern and hatch no strokes, let its detail move with the scene, and survive quantization? (README, "Scorecard".)
 
 `Judge` prepares everything that does not depend on the generator once (photographs through the
 transform, pans, references and the two anchors), so that the checkpoints of a run are scored
@@ -24,6 +24,8 @@ TARGETS = {
     "likeness_fine": ("<=", 0.30),
     "correlation_median": (">=", 0.6),
     "lattice_peak_median": ("<=", 15.0),
+    "colour_ratio": (">=", 0.6),
+    "stroke_bias": ("<=", 0.2),
     "moves_with_scene": (">=", 0.5),
     "psnr_db": (">=", 40.0),
 }
@@ -48,6 +50,7 @@ class Judge:
     floor: list[float]  # SWD per level: two disjoint sets of the theme's own pictures
     ceiling: list[float]  # SWD per level: other themes against this one's references
     ceiling_themes: list[str]
+    reference_colour: float  # the theme's own median colourfulness
 
     @classmethod
     def prepare(cls, params, own: np.ndarray, spare: np.ndarray, others: dict[str, np.ndarray]):
@@ -66,8 +69,9 @@ class Judge:
         # The soft input's own fine detail sits on the transform's screen-fixed 24-px grid.
         input_travel = float(np.median([m.travel(np.repeat(p, 3, -1), ev.PAN_SHIFT) / t
                                         for p, t in zip(pans, pan_travel)]))
+        reference_colour = float(np.median([m.colourfulness(y) for y in own]))
         return cls(params, labels, ev.camera_inputs(photos, params), pans, pan_travel, input_travel, own,
-                   own_patches, floor, ceiling, list(others))
+                   own_patches, floor, ceiling, list(others), reference_colour)
 
     def score(self, generate, psnr_db: float | None = None) -> dict:
         """generate: (n, S, S, 1) -> (n, S, S, 3), both in [-1, 1]. Returns the scorecard."""
@@ -80,6 +84,7 @@ class Judge:
         corr = m.correlation(self.inputs, outputs)
         lattice = [m.lattice_peak(y) for y in outputs]
         repeat = [m.repetition(y) for y in outputs]
+        colour = [m.colourfulness(y) for y in outputs]
         travel = [m.travel(o, ev.PAN_SHIFT) / max(t, 1e-6) for o, t in zip(pan_outputs, self.pan_travel)]
         card = {
             "likeness": round(m.likeness(swd, self.floor, self.ceiling), 4),
@@ -90,6 +95,8 @@ class Judge:
             "lattice_peak_max": round(float(np.max(lattice)), 2),
             "repetition_median": round(float(np.median(repeat)), 4),
             "repetition_max": round(float(np.max(repeat)), 4),
+            "colour_ratio": round(float(np.median(colour)) / self.reference_colour, 4),
+            "stroke_bias": round(m.stroke_bias(outputs, self.references), 4),
             "moves_with_scene": round(float(np.median(travel)), 4),
             "psnr_db": psnr_db,
             "swd_per_level": [round(v, 3) for v in swd],
@@ -104,7 +111,8 @@ class Judge:
                 "fine_levels_px": [m.pyramid_sizes(self.params.size)[i] for i in FINE_LEVELS],
                 "photos": len(self.labels), "references": len(self.references),
                 "pans": len(self.pans), "pan_shift_px": ev.PAN_SHIFT,
-                "soft_input_moves_with_scene": round(self.input_travel, 4)}
+                "soft_input_moves_with_scene": round(self.input_travel, 4),
+                "reference_colourfulness": round(self.reference_colour, 4)}
 
 
 def rank_key(card: dict):
