@@ -85,6 +85,14 @@ def test_a_stamped_lattice_is_seen(judge, pans):
     assert lattice["passes"]["lattice_peak_median"] is False
 
 
+def test_detail_that_moves_with_the_scene_is_within_reach_of_the_soft_input(judge):
+    """The transform's own grid is fixed to the screen, yet detail invented from the soft input's
+    blurred values travels with the scene: the target asks for what a generator can do."""
+    anchors = judge.anchors()
+    assert anchors["soft_input_moves_with_scene"] < 0.2
+    assert anchors["invented_from_blurred_input_moves_with_scene"] >= 0.8 * TARGETS["moves_with_scene"][1]
+
+
 def test_a_texture_frozen_to_the_screen_is_seen(judge, pans):
     rng = np.random.default_rng(0)
     texture = gaussian_filter(rng.standard_normal((SIZE, SIZE)), 1.0)

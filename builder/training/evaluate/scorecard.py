@@ -31,6 +31,18 @@ TARGETS = {
 }
 
 
+def _invented(soft: np.ndarray, sigma: float = 10.0) -> np.ndarray:
+    """Fine detail a generator could invent from what the transform keeps: a ripple that is a
+    function of the soft input's blurred values at each pixel, (frames, S, S, 1) -> (frames, S, S, 3).
+    It owes nothing to the transform's screen-fixed 24-px grid or to a fixed noise texture, and it
+    moves with the scene (about 0.5): `moves_with_scene` is within reach of a generator whose
+    invented detail answers only to the scene."""
+    from scipy.ndimage import gaussian_filter
+
+    blurred = gaussian_filter(soft[..., 0], sigma=(0, sigma, sigma))
+    return np.repeat((0.5 * blurred + 0.5 * np.sin(40.0 * blurred))[..., None], 3, axis=-1)
+
+
 def meets(value, comparison: str, target: float) -> bool | None:
     if value is None:
         return None
@@ -45,6 +57,7 @@ class Judge:
     pans: list[np.ndarray]  # each (frames, S, S, 1)
     pan_travel: list[float]  # how far each pan's own photograph travels (the anchor of moves_with_scene)
     input_travel: float  # the same figure for the soft input itself: what the transform leaves to follow
+    reachable_travel: float  # and for detail invented from the soft input's blurred values (see _invented)
     references: np.ndarray  # (r, S, S, 3): the theme's own held-out pictures, compared with outputs
     reference_patches: list
     floor: list[float]  # SWD per level: two disjoint sets of the theme's own pictures
@@ -69,9 +82,11 @@ class Judge:
         # The soft input's own fine detail sits on the transform's screen-fixed 24-px grid.
         input_travel = float(np.median([m.travel(np.repeat(p, 3, -1), ev.PAN_SHIFT) / t
                                         for p, t in zip(pans, pan_travel)]))
+        reachable_travel = float(np.median([m.travel(_invented(p), ev.PAN_SHIFT) / t
+                                            for p, t in zip(pans, pan_travel)]))
         reference_colour = float(np.median([m.colourfulness(y) for y in own]))
-        return cls(params, labels, ev.camera_inputs(photos, params), pans, pan_travel, input_travel, own,
-                   own_patches, floor, ceiling, list(others), reference_colour)
+        return cls(params, labels, ev.camera_inputs(photos, params), pans, pan_travel, input_travel,
+                   reachable_travel, own, own_patches, floor, ceiling, list(others), reference_colour)
 
     def score(self, generate, psnr_db: float | None = None) -> dict:
         """generate: (n, S, S, 1) -> (n, S, S, 3), both in [-1, 1]. Returns the scorecard."""
@@ -112,6 +127,7 @@ class Judge:
                 "photos": len(self.labels), "references": len(self.references),
                 "pans": len(self.pans), "pan_shift_px": ev.PAN_SHIFT,
                 "soft_input_moves_with_scene": round(self.input_travel, 4),
+                "invented_from_blurred_input_moves_with_scene": round(self.reachable_travel, 4),
                 "reference_colourfulness": round(self.reference_colour, 4)}
 
 
