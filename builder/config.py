@@ -41,6 +41,9 @@ class TrainConfig:
     disc_ratio: float = opt(0.5, "Discriminator width as a multiple of the generator's base_filters.")
     disc_scales: int = opt(1, "PatchGANs, 1 to 4 (pix2pixHD): the k-th judges the pair average-pooled by 2**k.")
     feature_matching: float = opt(0.0, "Feature-matching weight (pix2pixHD: 10), beside l1_weight's L1 (0: off).")
+    shift_consistency: float = opt(0.0, "Weight of an L1 loss between the outputs for two crops of one target 7 px "
+                                   "apart, on their overlap, as a camera pans: invented detail follows the scene, "
+                                   "not the screen (0: off; pairs the batch, so batch_size must be even).")
     downscale: int = opt(24, "Input transform: downscale factor before the bicubic upscale.")
     scale_min: float = opt(1.0, "Input transform: smallest random scale of the target, x crop size.")
     scale_max: float = opt(1.3, "Input transform: largest random scale of the target, x crop size.")
@@ -234,7 +237,9 @@ def validate(config, source: str):
             bad("ema_decay", f"must be in [0, 1), got {c.ema_decay}")
         if not 0 <= c.lr_decay <= 1:
             bad("lr_decay", f"must be in [0, 1], got {c.lr_decay}")
-        for name in ("r1_gamma", "theme_refresh", "feature_matching", "patience"):
+        if c.shift_consistency > 0 and c.batch_size % 2:
+            bad("shift_consistency", f"pairs the batch: batch_size must be even, got {c.batch_size}")
+        for name in ("r1_gamma", "theme_refresh", "feature_matching", "shift_consistency", "patience"):
             if getattr(c, name) < 0:
                 bad(name, f"must be 0 (off) or positive, got {getattr(c, name)}")
         if not 1 <= c.disc_scales <= 4 or c.size % 2 ** (c.disc_scales - 1) or c.size >> (c.disc_scales - 1) < 16:

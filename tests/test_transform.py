@@ -101,3 +101,35 @@ def test_same_seed_same_pair_different_seed_differs(photo):
     c = make_pair(photo, tf.constant([9, 10], tf.int64), params)
     assert np.array_equal(a[0].numpy(), b[0].numpy())
     assert not np.array_equal(a[0].numpy(), c[0].numpy())
+
+
+def test_shifted_pairs_are_two_frames_of_a_pan(photo):
+    """The two targets show one scene moved by SHIFT_PX; each input was made alone, so the soft
+    inputs are not the same picture moved (the grid stays with the screen) but follow the scene
+    far better than the screen; the pair shares its flips, brightness and contrast."""
+    from builder.training.losses import shift_consistency
+    from builder.training.transform import SHIFT_PX, make_shifted_pairs
+
+    params = TransformParams(size=SIZE, downscale=8)  # the 24-px grid's proportions at 96 px
+    image = tf.constant(photo)
+    for i in range(4):
+        x, y = (t.numpy() for t in make_shifted_pairs(image, tf.constant([5, i], tf.int64), params))
+        assert x.shape == (2, SIZE, SIZE, 1) and y.shape == (2, SIZE, SIZE, 3)
+        np.testing.assert_array_equal(y[0][:, SHIFT_PX:], y[1][:, :-SHIFT_PX])
+        moved = np.abs(x[0][:, SHIFT_PX:] - x[1][:, :-SHIFT_PX]).mean()
+        unmoved = np.abs(x[0] - x[1]).mean()
+        assert 0 < moved < 0.5 * unmoved
+        # The loss is 0 for outputs that move with the scene (the targets) and not for the inputs.
+        assert float(shift_consistency(tf, tf.constant(y))) == 0.0
+        assert float(shift_consistency(tf, tf.constant(np.repeat(x, 3, -1)))) > 0.0
+
+
+def test_a_shifted_stream_pairs_neighbouring_samples(photo):
+    from builder.training.transform import SHIFT_PX
+
+    params = TransformParams(size=SIZE)
+    x, y = next(iter(pair_stream([photo], params, seed=3, batch_size=4, shifted=True)))
+    y = y.numpy()
+    for k in (0, 2):
+        np.testing.assert_array_equal(y[k][:, SHIFT_PX:], y[k + 1][:, :-SHIFT_PX])
+    assert not np.array_equal(y[0], y[2])  # partners, not copies of one crop

@@ -265,10 +265,12 @@ def load_dataset(config) -> Dataset:
                        val_pairs=config.val_pairs, min_images=config.min_images)
 
 
-def pair_stream(images: "ImagePool | list[np.ndarray]", params, *, seed: int, batch_size: int):
-    """An endless tf.data stream of (input, target) batches; every sample gets its own seed."""
+def pair_stream(images: "ImagePool | list[np.ndarray]", params, *, seed: int, batch_size: int, shifted: bool = False):
+    """An endless tf.data stream of (input, target) batches; every sample gets its own seed.
+    shifted: each image drawn gives two neighbouring samples, two frames of a pan
+    (transform.make_shifted_pairs), so samples 2k and 2k + 1 of a batch are partners."""
     from builder.tfenv import tensorflow
-    from builder.training.transform import make_pair
+    from builder.training.transform import make_pair, make_shifted_pairs
 
     tf = tensorflow()
     rng = np.random.default_rng(seed)
@@ -280,8 +282,13 @@ def pair_stream(images: "ImagePool | list[np.ndarray]", params, *, seed: int, ba
 
     picked = tf.data.Dataset.from_generator(pick, output_signature=tf.TensorSpec((None, None, 3), tf.uint8))
     seeds = tf.data.Dataset.random(seed=seed).batch(2)
-    return (tf.data.Dataset.zip((picked, seeds))
-            .map(lambda image, s: make_pair(image, s, params), num_parallel_calls=tf.data.AUTOTUNE)
+    pairs = tf.data.Dataset.zip((picked, seeds))
+    if shifted:
+        pairs = pairs.map(lambda image, s: make_shifted_pairs(image, s, params),
+                          num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+    else:
+        pairs = pairs.map(lambda image, s: make_pair(image, s, params), num_parallel_calls=tf.data.AUTOTUNE)
+    return (pairs
             .batch(batch_size, drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE))
 

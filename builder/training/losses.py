@@ -69,3 +69,15 @@ def feature_matching(tf, real: list, fake: list):
     return mean_over_scales(tf, [
         tf.add_n([tf.reduce_mean(tf.abs(tf.stop_gradient(r) - f)) for r, f in zip(reals[:-1], fakes[:-1])])
         for reals, fakes in zip(real, fake)])
+
+
+def shift_consistency(tf, fake, shift: int | None = None):
+    """Mean |first[:, :, shift:] - second[:, :, :-shift]| over the batch's partners (samples 2k and
+    2k + 1, two frames of a camera panning right by `shift` px): where their scenes overlap, the
+    two outputs must agree, invented detail included, although the soft inputs' grid did not move
+    with the scene. This is what the scorecard's moves_with_scene asks of a generator."""
+    from builder.training.transform import SHIFT_PX
+
+    shift = shift or SHIFT_PX
+    first, second = fake[0::2], fake[1::2]
+    return tf.reduce_mean(tf.abs(first[:, :, shift:] - second[:, :, :-shift]))

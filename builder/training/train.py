@@ -114,7 +114,8 @@ def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -
     start = int(trainer.step)
     images = dataset.stream(config.theme_refresh, start)
     stream = iter(strategy.experimental_distribute_dataset(
-        pair_stream(images, params, seed=config.seed + start, batch_size=config.batch_size)))
+        pair_stream(images, params, seed=config.seed + start, batch_size=config.batch_size,
+                    shifted=config.shift_consistency > 0)))
     log_path = run.log_path
 
     @contextlib.contextmanager

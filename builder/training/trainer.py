@@ -9,6 +9,7 @@ TrainConfig field, off at 0/none:
   - r1_gamma:  R1 penalty, gamma/2 E|grad_y D(x, y)|^2 at real pairs (Mescheder et al. 2018);
   - loss:      non-saturating (gan), hinge, or WGAN-GP;
   - lr_decay:  the learning rate falls linearly to 0 over the last part of the run (pix2pix);
+  - shift_consistency: outputs of two frames of a pan agree where they overlap (losses.py);
   - disc_scales, feature_matching: pix2pixHD's multi-scale PatchGAN and its feature-matching loss
     (Wang et al. 2018): the pair is augmented once, then pooled for each coarser discriminator
     (losses.py).
@@ -129,6 +130,9 @@ class Trainer:
             penalty = losses.penalty(tf, c, self.judge, x, y, tf.stop_gradient(fake))
             g_loss = g_gan + c.l1_weight * l1
             extra = {}
+            if c.shift_consistency > 0:  # samples 2k, 2k + 1: two frames of a pan (data.pair_stream)
+                extra["g_shift"] = losses.shift_consistency(tf, fake)
+                g_loss += c.shift_consistency * extra["g_shift"]
             if c.feature_matching > 0:
                 extra["g_fm"] = losses.feature_matching(tf, d_real, d_fake)  # logged unweighted, as g_l1
                 g_loss += c.feature_matching * extra["g_fm"]

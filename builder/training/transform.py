@@ -109,6 +109,50 @@ def soften(gray, params: TransformParams):
     return tf.einsum("sl,...lm,tm->...st", up, low, up)  # (..., S, S)
 
 
+SHIFT_PX = 7  # shift_consistency's pan: prime to the 24-px grid, so its pairs link every grid phase
+
+
+def _scaled(image, seed, params: TransformParams, min_width: int):
+    """(H, W, 3) uint8 -> float [0, 1], its short side a random 100-130 % of the crop size."""
+    from builder.tfenv import tensorflow
+
+    tf = tensorflow()
+    s = params.size
+    img = tf.image.convert_image_dtype(image, tf.float32)  # [0, 1]
+    scale = tf.random.stateless_uniform([], seed, params.scale_min, params.scale_max)
+    hw = tf.cast(tf.shape(img)[:2], tf.float32)
+    new_hw = tf.cast(tf.math.ceil(hw * (scale * s / tf.reduce_min(hw))), tf.int32)
+    new_hw = tf.maximum(new_hw, [s, min_width])
+    return tf.image.resize(img, new_hw, method="area" if params.scale_min >= 1 else "bilinear", antialias=True)
+
+
+def _flipped(window, seeds, params: TransformParams):
+    from builder.tfenv import tensorflow
+
+    tf = tensorflow()
+    if params.flip_horizontal:
+        window = tf.image.stateless_random_flip_left_right(window, seeds[0])
+    if params.flip_vertical:
+        window = tf.image.stateless_random_flip_up_down(window, seeds[1])
+    return tf.clip_by_value(window, 0.0, 1.0)
+
+
+def _soft_input(target, seeds, params: TransformParams):
+    """The generator's view of a target in [0, 1]: one channel, softened, brightness and contrast."""
+    from builder.tfenv import tensorflow
+
+    tf = tensorflow()
+    gray = tf.tensordot(target, tf.constant(LUMA, tf.float32), axes=1)  # (S, S): one channel
+    soft = soften(gray, params)
+
+    delta = tf.random.stateless_uniform([], seeds[0], -params.brightness, params.brightness)
+    factor = tf.random.stateless_uniform([], seeds[1], 1 - params.contrast, 1 + params.contrast)
+    x = soft + delta  # on [0, 1] values, where +-0.2 means something
+    mean = tf.reduce_mean(x)
+    x = tf.clip_by_value((x - mean) * factor + mean, 0.0, 1.0)
+    return x[..., None] * 2 - 1
+
+
 def make_pair(image, seed, params: TransformParams):
     """One training pair from one target image, all randomness drawn from `seed`.
 
@@ -119,35 +163,29 @@ def make_pair(image, seed, params: TransformParams):
     from builder.tfenv import tensorflow
 
     tf = tensorflow()
-
     s = params.size
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=6)
-    img = tf.image.convert_image_dtype(image, tf.float32)  # [0, 1]
+    img = _scaled(image, seeds[0], params, s)  # scale to a random 100-130 % of the crop size
+    target = _flipped(tf.image.stateless_random_crop(img, [s, s, 3], seeds[1]), seeds[2:4], params)
+    return _soft_input(target, seeds[4:6], params), target * 2 - 1
 
-    # Scale so the short side is a random 100-130 % of the crop size.
-    scale = tf.random.stateless_uniform([], seeds[0], params.scale_min, params.scale_max)
-    hw = tf.cast(tf.shape(img)[:2], tf.float32)
-    new_hw = tf.cast(tf.math.ceil(hw * (scale * s / tf.reduce_min(hw))), tf.int32)
-    new_hw = tf.maximum(new_hw, s)
-    img = tf.image.resize(img, new_hw, method="area" if params.scale_min >= 1 else "bilinear", antialias=True)
 
-    target = tf.image.stateless_random_crop(img, [s, s, 3], seeds[1])
-    if params.flip_horizontal:
-        target = tf.image.stateless_random_flip_left_right(target, seeds[2])
-    if params.flip_vertical:
-        target = tf.image.stateless_random_flip_up_down(target, seeds[3])
-    target = tf.clip_by_value(target, 0.0, 1.0)
+def make_shifted_pairs(image, seed, params: TransformParams, shift: int = SHIFT_PX):
+    """Two pairs from one target as two frames of a camera panning right by `shift` px: the second
+    crop lies `shift` px right of the first, each made into its input alone (so the 24-px grid
+    stays with the screen while the scene moves under it), with the same flips, brightness and
+    contrast. Returns inputs (2, S, S, 1) and targets (2, S, S, 3); the targets agree on their
+    overlap, first[:, shift:] == second[:, :-shift]."""
+    from builder.tfenv import tensorflow
 
-    gray = tf.tensordot(target, tf.constant(LUMA, tf.float32), axes=1)  # (S, S): one channel
-    soft = soften(gray, params)
-
-    delta = tf.random.stateless_uniform([], seeds[4], -params.brightness, params.brightness)
-    factor = tf.random.stateless_uniform([], seeds[5], 1 - params.contrast, 1 + params.contrast)
-    x = soft + delta  # on [0, 1] values, where +-0.2 means something
-    mean = tf.reduce_mean(x)
-    x = tf.clip_by_value((x - mean) * factor + mean, 0.0, 1.0)
-
-    return x[..., None] * 2 - 1, target * 2 - 1
+    tf = tensorflow()
+    s = params.size
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=6)
+    img = _scaled(image, seeds[0], params, s + shift)
+    window = _flipped(tf.image.stateless_random_crop(img, [s, s + shift, 3], seeds[1]), seeds[2:4], params)
+    targets = tf.stack([window[:, :s], window[:, shift:]])
+    inputs = tf.stack([_soft_input(t, seeds[4:6], params) for t in tf.unstack(targets)])
+    return inputs, targets * 2 - 1
 
 
 def photo_input(image: np.ndarray, params: TransformParams) -> np.ndarray:
