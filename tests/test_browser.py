@@ -241,3 +241,29 @@ def test_committed_default_model_runs(chromium, real_server):
         assert_no_problems(demo)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("short_side", [400, 360])
+def test_a_photograph_whose_side_rounds_badly_still_makes_a_picture(chromium, real_server, tmp_path, short_side):
+    """On the CPU path the frame workers crop and area-average in JS: for a 256-px model (11x11)
+    a short side of 400 or 360 px (a 640x360 webcam) once put a tap past the row's end, and every
+    input pixel came out NaN, the picture black."""
+    context = new_context(chromium)
+    try:
+        demo = open_demo(context, real_server + "?backend=wasm&workers=1")
+        demo.wait_ready(timeout_s=180)
+        y, x = np.mgrid[0:short_side, 0:short_side * 3 // 2]
+        luma = 128 + 90 * np.sin(x / 37) * np.cos(y / 23)
+        Image.fromarray(np.stack([luma, luma * 0.8, 255 - luma], axis=-1).astype(np.uint8)).save(tmp_path / "p.png")
+        demo.page.set_input_files("#source-file", str(tmp_path / "p.png"))
+        demo.wait_for("() => window.demo.stats().source === 'image'", "the image source", timeout_s=120)
+        frames = demo.stats()["frames"]
+        demo.page.dispatch_event("#brightness", "input")
+        demo.wait_frames(frames + 1, timeout_s=120)
+        pixels = np.asarray(demo.page.evaluate("() => Array.from(window.demo.inputPixels())"), np.float32)
+        assert np.isfinite(pixels).all(), f"{np.isnan(pixels).sum()} of the model's input pixels are NaN"
+        assert pixels.std() > 0.05, "the model's input is flat"
+        assert generated_pixels(demo).std() > 2, "the generated picture is blank (one flat colour)"
+        assert_no_problems(demo)
+    finally:
+        context.close()

@@ -12,8 +12,10 @@ function areaTaps(n, lowSize) {
   const scale = n / lowSize;
   const taps = [];
   for (let o = 0; o < lowSize; o++) {
-    const lo = o * scale;
-    const hi = (o + 1) * scale;
+    // (o + 1) * (n / lowSize) can round past n (11 * (400 / 11) = 400.00000000000006), and a tap
+    // at index n reads past the row: NaN for every pixel. Multiply first, and never pass n.
+    const lo = (o * n) / lowSize;
+    const hi = Math.min(n, ((o + 1) * n) / lowSize);
     const first = Math.floor(lo);
     const weights = [];
     for (let i = first; i < Math.ceil(hi); i++) weights.push((Math.min(hi, i + 1) - Math.max(lo, i)) / scale);
