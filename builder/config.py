@@ -41,9 +41,7 @@ class TrainConfig:
     disc_ratio: float = opt(0.5, "Discriminator width as a multiple of the generator's base_filters.")
     disc_scales: int = opt(1, "PatchGANs, 1 to 4 (pix2pixHD): the k-th judges the pair average-pooled by 2**k.")
     feature_matching: float = opt(0.0, "Feature-matching weight (pix2pixHD: 10), beside l1_weight's L1 (0: off).")
-    shift_consistency: float = opt(0.0, "Weight of an L1 loss between the outputs for two crops of one target 7 px "
-                                   "apart, on their overlap, as a camera pans: invented detail follows the scene, "
-                                   "not the screen (0: off; pairs the batch, so batch_size must be even).")
+    shift_consistency: float = opt(0.0, "L1 weight between outputs of two crops 7 px apart (a pan), overlap (0: off).")
     downscale: int = opt(24, "Input transform: downscale factor before the bicubic upscale.")
     scale_min: float = opt(1.0, "Input transform: smallest random scale of the target, x crop size.")
     scale_max: float = opt(1.3, "Input transform: largest random scale of the target, x crop size.")
@@ -61,7 +59,7 @@ class TrainConfig:
                           "(0: off; gan and hinge only).")
     augment: str = opt("none", "Differentiable augmentation of every pair the discriminator sees, real and fake "
                        "(DiffAugment): comma-separated translation, cutout, color; or none.")
-    ema_decay: float = opt(0.999, "Exponential moving average of the generator's weights, decay per step "
+    ema_decay: float = opt(0.0, "Exponential moving average of the generator's weights, decay per step "
                            "(0: off); the average is what is sampled, evaluated and exported.")
     lr_decay: float = opt(0.0, "Fraction of the run at its end over which the learning rate falls linearly to 0 "
                           "(pix2pix: 0.5; 0: constant).")
@@ -95,8 +93,7 @@ class SiteConfig:
         "One-line description (page meta and header).",
     )
     models: tuple[str, ...] = opt((), "Models to include, by directory name; empty means every model in models_dir.")
-    default_model: str = opt("", "Model shown first; empty means the best scorecard (most targets met, then "
-                                 "likeness), or the first in `models` when none is evaluated.")
+    default_model: str = opt("", "Model shown first; empty: the best scorecard (else the first in `models`).")
     quantization: str = opt("auto", "auto (smallest dtype meeting min_psnr_db), or force one dtype.",
                             choices=("auto", "uint8", "uint8+float16", "uint16", "float16", "float32"))
     min_psnr_db: float = opt(40.0, "Smallest acceptable PSNR of the quantized model against float32, in dB.")
@@ -237,8 +234,7 @@ def validate(config, source: str):
             bad("ema_decay", f"must be in [0, 1), got {c.ema_decay}")
         if not 0 <= c.lr_decay <= 1:
             bad("lr_decay", f"must be in [0, 1], got {c.lr_decay}")
-        if c.shift_consistency > 0 and c.batch_size % 2:
-            bad("shift_consistency", f"pairs the batch: batch_size must be even, got {c.batch_size}")
+        if c.shift_consistency > 0 and c.batch_size % 2: bad("shift_consistency", f"needs an even batch_size, got {c.batch_size}")  # noqa: E701
         for name in ("r1_gamma", "theme_refresh", "feature_matching", "shift_consistency", "patience"):
             if getattr(c, name) < 0:
                 bad(name, f"must be 0 (off) or positive, got {getattr(c, name)}")
@@ -296,7 +292,6 @@ def to_toml(config) -> str:
         if isinstance(v, (list, tuple)):
             return "[" + ", ".join(value(x) for x in v) + "]"
         return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
     return "".join(f"{k} = {value(v)}\n" for k, v in to_dict(config).items())
 
 

@@ -266,9 +266,7 @@ def load_dataset(config) -> Dataset:
 
 
 def pair_stream(images: "ImagePool | list[np.ndarray]", params, *, seed: int, batch_size: int, shifted: bool = False):
-    """An endless tf.data stream of (input, target) batches; every sample gets its own seed.
-    shifted: each image drawn gives two neighbouring samples, two frames of a pan
-    (transform.make_shifted_pairs), so samples 2k and 2k + 1 of a batch are partners."""
+    """An endless tf.data stream of (input, target) batches, a seed per sample (shifted: 2k, 2k+1 pan)."""
     from builder.tfenv import tensorflow
     from builder.training.transform import make_pair, make_shifted_pairs
 
@@ -277,18 +275,13 @@ def pair_stream(images: "ImagePool | list[np.ndarray]", params, *, seed: int, ba
     pool = images if isinstance(images, ImagePool) else ImagePool(list(images))
 
     def pick():
-        while True:
-            yield pool.draw(rng, batch_size)
+        while True: yield pool.draw(rng, batch_size)  # noqa: E701
 
     picked = tf.data.Dataset.from_generator(pick, output_signature=tf.TensorSpec((None, None, 3), tf.uint8))
     seeds = tf.data.Dataset.random(seed=seed).batch(2)
-    pairs = tf.data.Dataset.zip((picked, seeds))
-    if shifted:
-        pairs = pairs.map(lambda image, s: make_shifted_pairs(image, s, params),
-                          num_parallel_calls=tf.data.AUTOTUNE).unbatch()
-    else:
-        pairs = pairs.map(lambda image, s: make_pair(image, s, params), num_parallel_calls=tf.data.AUTOTUNE)
-    return (pairs
+    make = make_shifted_pairs if shifted else make_pair
+    pairs = tf.data.Dataset.zip((picked, seeds)).map(lambda image, s: make(image, s, params), num_parallel_calls=tf.data.AUTOTUNE)
+    return ((pairs.unbatch() if shifted else pairs)
             .batch(batch_size, drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE))
 
