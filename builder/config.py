@@ -230,11 +230,13 @@ def validate(config, source: str):
         unknown = [a for a in augment_list(c.augment) if a not in AUGMENTATIONS]
         if unknown:
             bad("augment", f"has {unknown[0]!r}; use none or a comma-separated list of {', '.join(AUGMENTATIONS)}")
-        if not 0 <= c.ema_decay < 1:
-            bad("ema_decay", f"must be in [0, 1), got {c.ema_decay}")
+        for name in ("ema_decay", "brightness", "contrast"):
+            if not 0 <= getattr(c, name) < 1:
+                bad(name, f"must be in [0, 1), got {getattr(c, name)}")
         if not 0 <= c.lr_decay <= 1:
             bad("lr_decay", f"must be in [0, 1], got {c.lr_decay}")
-        if c.shift_consistency > 0 and c.batch_size % 2: bad("shift_consistency", f"needs an even batch_size, got {c.batch_size}")  # noqa: E701
+        if c.shift_consistency > 0 and c.batch_size % 2:
+            bad("shift_consistency", f"needs an even batch_size (pairs of pan frames), got {c.batch_size}")
         for name in ("r1_gamma", "theme_refresh", "feature_matching", "shift_consistency", "patience"):
             if getattr(c, name) < 0:
                 bad(name, f"must be 0 (off) or positive, got {getattr(c, name)}")
@@ -244,8 +246,6 @@ def validate(config, source: str):
                      "val_pairs", "base_filters", "max_filters", "theme_images", "min_images"):
             if getattr(c, name) < 1:
                 bad(name, f"must be a positive integer, got {getattr(c, name)}")
-        if not 0 <= c.brightness < 1 or not 0 <= c.contrast < 1:
-            bad("brightness", "and contrast must be in [0, 1)")
     if isinstance(config, SiteConfig):
         if config.shard_bytes < 1024:
             bad("shard_bytes", f"must be at least 1024, got {config.shard_bytes}")

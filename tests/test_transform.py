@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from builder.training.data import pair_stream
+from builder.training.pairs import pair_stream
 from builder.training.photos import real_photos
 from builder.tfenv import tensorflow
 from builder.training.transform import TransformParams, area_matrix, bicubic_matrix, make_pair

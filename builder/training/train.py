@@ -72,7 +72,8 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
 
 def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -> Path:
     from builder.training import plots
-    from builder.training.data import fixed_pairs, load_dataset, pair_stream
+    from builder.training.data import load_dataset
+    from builder.training.pairs import fixed_pairs, pair_stream
     from builder.training.trainer import Trainer, choose_strategy, learning_rate
     from builder.training.transform import TransformParams
 

@@ -130,7 +130,7 @@ class Trainer:
             penalty = losses.penalty(tf, c, self.judge, x, y, tf.stop_gradient(fake))
             g_loss = g_gan + c.l1_weight * l1
             extra = {}
-            if c.shift_consistency > 0:  # samples 2k, 2k + 1: two frames of a pan (data.pair_stream)
+            if c.shift_consistency > 0:  # samples 2k, 2k + 1: two frames of a pan (pairs.pair_stream)
                 extra["g_shift"] = losses.shift_consistency(tf, fake)
                 g_loss += c.shift_consistency * extra["g_shift"]
             if c.feature_matching > 0:
