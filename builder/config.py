@@ -59,7 +59,7 @@ class TrainConfig:
                           "(0: off; gan and hinge only).")
     augment: str = opt("none", "Differentiable augmentation of every pair the discriminator sees, real and fake "
                        "(DiffAugment): comma-separated translation, cutout, color; or none.")
-    ema_decay: float = opt(0.0, "Exponential moving average of the generator's weights, decay per step "
+    ema_decay: float = opt(0.999, "Exponential moving average of the generator's weights, decay per step "
                            "(0: off); the average is what is sampled, evaluated and exported.")
     lr_decay: float = opt(0.0, "Fraction of the run at its end over which the learning rate falls linearly to 0 "
                           "(pix2pix: 0.5; 0: constant).")
