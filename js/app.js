@@ -144,15 +144,28 @@ export function createApp(config, ui, query) {
       ...gallery.handlers,
     },
 
-    /** Starts everything; resolves when the first generated frame is on screen. */
+    /**
+     * Starts everything; resolves when the first generated frame is on screen and every frame
+     * worker has joined (the others start only after the first frame: frame/workers.js).
+     */
     async start() {
-      const backend = await runtime.start();
-      console.info(`Learning to See: ${backend.name} backend (${backend.reason})`);
+      // The model's download, the camera and the backend's start (its code, its wasm, its
+      // workers) all begin at once: none needs another, and the first frame waits for all three.
+      const modelName = query.get('model') || library.defaultName;
+      quiet(library.load(modelName));  // a failure is reported by setModel below, which shares it
       const wanted = query.get('source') === 'demo' ? 'demo' : 'camera';
       const sourceReady = setSource(wanted);
-      const modelName = query.get('model') || library.defaultName;
+      let backend;
+      try {
+        backend = await runtime.start();
+      } catch (error) {
+        sourceReady.then(() => runtime.setSource(null), () => {});  // no camera left on for nothing
+        throw error;
+      }
+      console.info(`Learning to See: ${backend.name} backend (${backend.reason})`);
       await Promise.all([sourceReady, setModel(modelName)]);
       await runtime.firstFrame;
+      await runtime.complete();
     },
 
     /** window.demo: the page's status object, for people and tests alike. */

@@ -14,7 +14,9 @@ const ui = createUI(handlers);
 const app = createApp(config, ui, new URLSearchParams(window.location.search));
 Object.assign(handlers, app.handlers);
 
-const ready = app.start();
+// Started a microtask later, so window.demo (below) exists before anything start() calls back
+// into: the camera prompt begins at once, beside the model's download and the backend.
+const ready = Promise.resolve().then(() => app.start());
 ready.catch((error) => {
   console.error(error);
   ui.setError(`The demo could not start: ${error.message || error}`);

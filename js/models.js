@@ -126,10 +126,13 @@ async function loadArtifacts(source, { label, fetchFunc, onProgress } = {}) {
 /**
  * config: the parsed runtime config ({defaultModel, models: [{name, title, url, bytes, meta}]}).
  * load(name, onProgress) resolves to a record or throws a one-line error; the files of a
- * failed load are dropped from the cache.
+ * failed load are dropped from the cache. Callers asking for a model that is already on its
+ * way share its one download (each still hears its progress), so the page can start fetching
+ * the default model before the backend is up.
  */
 export function createModelLibrary(config) {
   const records = new Map();
+  const downloads = new Map();  // name -> {promise, listeners, fraction} while it is on its way
   const entries = config.models || [];
 
   function entry(name) {
@@ -138,8 +141,7 @@ export function createModelLibrary(config) {
     return found;
   }
 
-  async function load(name, onProgress = () => {}) {
-    if (records.has(name)) return records.get(name);
+  async function download(name, onProgress) {
     const model = entry(name);
     const label = `"${model.title || name}"`;
     checkMeta(model.meta, label);
@@ -162,6 +164,27 @@ export function createModelLibrary(config) {
     const record = { name, title: model.title || name, meta: model.meta, artifacts };
     records.set(name, record);
     return record;
+  }
+
+  async function load(name, onProgress = () => {}) {
+    if (records.has(name)) return records.get(name);
+    let pending = downloads.get(name);
+    if (!pending) {
+      pending = { listeners: new Set(), fraction: 0 };
+      const tell = (fraction) => {
+        pending.fraction = fraction;
+        pending.listeners.forEach((listener) => listener(fraction));
+      };
+      pending.promise = download(name, tell).finally(() => downloads.delete(name));
+      downloads.set(name, pending);
+    }
+    pending.listeners.add(onProgress);
+    onProgress(pending.fraction);
+    try {
+      return await pending.promise;
+    } finally {
+      pending.listeners.delete(onProgress);
+    }
   }
 
   /** A visitor's own model (model.json + shards); its transform is borrowed from the default model. */

@@ -65,10 +65,14 @@ export function createRuntime({ wasmPaths, workerUrl, requestedBackend, requeste
     events.output(device.canvas, device.name);
   }
 
-  /** Builds `record` on the current device and warms it up. */
+  /**
+   * Builds `record` on the current device and warms it up; the first model (nothing on screen
+   * to keep showing meanwhile) may skip the warm-up where the device allows it, so its first
+   * frame is not one whole inference late.
+   */
   async function build(record) {
     if (!device) throw new Error('the graphics context is being restored; choose the model again in a moment');
-    return { ...(await device.load(record)), epoch };
+    return { ...(await device.load(record, { warmUp: running !== null })), epoch };
   }
 
   function releaseRunning() {
@@ -182,6 +186,9 @@ export function createRuntime({ wasmPaths, workerUrl, requestedBackend, requeste
 
     /** Resolves when the first generated frame is displayed. */
     firstFrame,
+
+    /** Resolves once the device runs at full strength: every frame worker taking frames. */
+    complete() { return device?.complete ? device.complete() : Promise.resolve(); },
 
     /** Builds `record` (from the model library), swaps it in; resolves with its name once shown. */
     async setModel(record) {

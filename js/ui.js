@@ -151,7 +151,7 @@ export function createUI(handlers) {
     /** The loading / warming-up cover over the output; progress is 0..1, or null for none. */
     setOverlay(text, progress = null) {
       el.overlay.hidden = !text;
-      el.outputView.classList.toggle('busy', Boolean(text));
+      el.outputView.setAttribute('aria-busy', String(Boolean(text)));
       el.overlayText.textContent = text || '';
       el.progress.hidden = progress == null;
       if (progress != null) el.progress.value = progress;

@@ -11,7 +11,7 @@ def test_bench_reports_the_machine_the_workers_and_the_page_thread(built_site):
     results = run_bench(built_site, frames=10, max_seconds=10, backends=["wasm", "wasm-1", "wasm-page"],
                         with_lighthouse=False)  # test_lighthouse.py runs it
     machine = results["machine"]
-    assert machine["backend"] == "wasm" and machine["gflops"] > 0.5, machine
+    assert machine["backend"] == "wasm" and machine["gflops"] > 0.5 and machine["fine"]["gflops"] > 0.5, machine
     runs = results["backends"]
     workers = {name: runs[name].get("workers") for name in runs}
     assert workers == {"wasm": min(4, os.cpu_count()), "wasm-1": 1, "wasm-page": 0}, workers  # one per core
@@ -19,6 +19,10 @@ def test_bench_reports_the_machine_the_workers_and_the_page_thread(built_site):
         assert run["frames_measured"] > 0 and run["page_errors"] == [], (name, run)
         assert run["long_tasks_per_second"] >= 0 and run["blocking_ms_per_second"] >= 0
         assert 0 < run["fraction_of_reference"], (name, run)
+    first = results["first_frame"]
+    assert len(first["each_ms"]) == first["loads"] and min(first["each_ms"]) > 0, first
+    assert min(first["each_ms"]) <= first["median_ms"] <= max(first["each_ms"]), first
     checks = results["checks"]
+    assert checks["first_frame_ms"]["value"] == first["median_ms"]
     assert checks["workers_speedup"]["value"] > 0 and checks["single_worker_inference_ms"]["value"] > 0
     assert "GFLOP/s on one convolution" in summary(results)

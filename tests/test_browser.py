@@ -164,6 +164,37 @@ def test_ready_when_the_camera_answers_after_the_model_loaded(open_page, camera_
     assert_no_problems(demo)
 
 
+NOTE_WORKER_STARTS = """
+window.__workerStarts = [];
+const PageWorker = window.Worker;
+window.Worker = class extends PageWorker {
+  constructor(...args) {
+    super(...args);
+    window.__workerStarts.push(performance.now());
+  }
+};
+"""
+
+
+def test_one_worker_makes_the_first_frame_and_the_others_join_after_it(open_page, camera_context):
+    """On a 2-core machine, workers starting together took the CPU the first frame needed: the
+    first frame comes from one worker, the second starts once it is shown, and by demo.ready
+    both take frames."""
+    camera_context.add_init_script(NOTE_WORKER_STARTS)
+    demo = open_page("?backend=wasm&workers=2")
+    stats = demo.wait_ready()
+    starts = demo.page.evaluate("() => window.__workerStarts")
+    assert len(starts) == 2, f"expected two frame workers, {len(starts)} were started"
+    assert starts[0] < stats["firstFrameMs"] <= starts[1] + 1, (  # firstFrameMs is rounded
+        f"workers started at {starts} ms, the first frame at {stats['firstFrameMs']} ms: "
+        "the second worker should start after the first frame")
+    assert stats["workers"] == 2
+    before = demo.stats()
+    after = demo.wait_more_frames(6)
+    assert after["numTensors"] == before["numTensors"], "tensors still arriving after demo.ready"
+    assert_no_problems(demo)
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_model_switch_changes_the_picture_and_returns_tensors_to_baseline(open_page, tmp_path, path):
     demo, _ = open_path(open_page, path)

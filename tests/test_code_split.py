@@ -45,6 +45,19 @@ def test_the_page_loads_no_backend_before_it_chose_one(built_site):
         assert not [name for name in first if marker in scripts[name]], f"the page's entry script loads the {backend} backend"
 
 
+MODULEPRELOAD = re.compile(r'<link rel="modulepreload" href="assets/([\w.-]+\.js)">')
+
+
+def test_the_page_asks_for_its_entry_scripts_imports_beside_it(built_site):
+    """The entry's static imports are preloaded from the HTML (not found only once the entry is
+    parsed), and nothing else: no backend's chunk before a backend is chosen."""
+    scripts = script_bodies(built_site)
+    entry = next(name for name in scripts if name.startswith("main-"))
+    preloaded = MODULEPRELOAD.findall((built_site / "index.html").read_text())
+    assert len(preloaded) == len(set(preloaded)), f"a chunk is preloaded twice: {preloaded}"
+    assert set(preloaded) == static_closure(scripts, entry) - {entry}
+
+
 @pytest.mark.parametrize("path", EXPECTED)
 def test_a_path_fetches_only_its_own_backend(open_page, camera_context, built_site, path):
     fetched: list[str] = []

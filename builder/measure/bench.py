@@ -5,7 +5,8 @@ One run measures, side by side on the same machine, camera clip and model:
     model's achieved GFLOP/s as a fraction of it (figures from two machines compare only so);
   - the site on each path (auto; webgl; wasm in N frame workers, in 1, and in the page; webgpu
     when the browser offers an adapter): end-to-end fps, ms per stage (demo.stats().stageMs),
-    first generated frame after load, readbacks per frame, the page thread's long tasks, and
+    first generated frame after load (and its median over 5 fresh loads of the automatic
+    path), readbacks per frame, the page thread's long tasks, and
     growth of tensors, tensor bytes and JS heap over --frames frames;
   - Lighthouse's performance, accessibility and best-practices scores of the page (lighthouse.py);
   - a BASELINE: the same model.json run the way tf.js does by default (fromPixels -> tf.image
@@ -31,7 +32,7 @@ from builder.measure import browser as harness
 from builder.measure import pages
 from builder.measure.camera_clip import write_fake_camera_y4m
 from builder.measure.lighthouse import lighthouse
-from builder.measure.measuring import measure, probe_browser, reference_speed
+from builder.measure.measuring import first_frames, measure, probe_browser, reference_speed
 from builder.measure.report import check_targets, plot, summary
 from builder.site.serve import serving
 
@@ -46,6 +47,7 @@ BACKENDS = {
 }
 CAMERA = {"width": 640, "height": 480, "fps": 60}  # the clip Chromium plays as the camera
 CAMERA_FRAMES = 120  # 2 s at 60 fps, looping
+FIRST_FRAME_LOADS = 5  # the first-frame figure is their median
 
 
 def run_bench(site_dir: Path, *, frames: int, max_seconds: float, backends: list[str],
@@ -77,6 +79,8 @@ def run_bench(site_dir: Path, *, frames: int, max_seconds: float, backends: list
                 results["browser"] = probe_browser(browser, f"{url}{pages.BASELINE_PAGE}?probe")
                 print("measuring the machine's reference convolution ...", flush=True)
                 results["machine"] = reference_speed(browser, f"{url}{pages.REFERENCE_PAGE}")
+                print(f"timing the first frame over {FIRST_FRAME_LOADS} fresh loads ...", flush=True)
+                results["first_frame"] = first_frames(browser, f"{url}{BACKENDS['auto']}", FIRST_FRAME_LOADS)
             finally:
                 browser.close()
 

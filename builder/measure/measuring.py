@@ -102,8 +102,27 @@ def measure(browser, url: str, frames: int, max_seconds: float) -> dict:
         context.close()
 
 
+def first_frames(browser, url: str, loads: int) -> dict:
+    """ms from navigation to the first generated frame over `loads` fresh profiles (nothing
+    cached), each and their median: one load moves by a few hundred ms on a 2-core machine."""
+    each = []
+    for _ in range(loads):
+        context = harness.new_context(browser, camera=True)
+        try:
+            demo = harness.open_demo(context, url)
+            stats = demo.wait_for("() => window.demo && window.demo.stats().frames >= 1 && window.demo.stats()",
+                                  "the first generated frame", timeout_s=120)
+            each.append(stats["firstFrameMs"])
+        finally:
+            context.close()
+    ordered = sorted(each)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return {"url": url, "loads": loads, "each_ms": each, "median_ms": median}
+
+
 def reference_speed(browser, page_url: str) -> dict:
-    """The machine's own speed: reference.js's one convolution on tf.js wasm, one thread."""
+    """The machine's own speed: reference.js's two convolutions on tf.js wasm, one thread."""
     context = harness.new_context(browser, camera=False)
     try:
         demo = harness.open_demo(context, page_url)

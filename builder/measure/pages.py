@@ -1,6 +1,6 @@
 """What the benchmark serves: the built site at /, and beside it at /baseline/ the tf.js-defaults
 baseline (baseline/index.html and baseline/baseline.js, bundled by the site's bundler) and the
-machine's reference speed (baseline/reference.html and reference.js: one convolution on wasm)."""
+machine's reference speed (baseline/reference.html and reference.js: two convolutions on wasm)."""
 
 from __future__ import annotations
 

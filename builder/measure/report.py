@@ -9,7 +9,7 @@ TARGETS = {
     "speedup_vs_baseline": (">=", 3.0, "x the tf.js-defaults baseline (fps, auto backend)"),
     "workers_speedup": (">=", 1.7, "x fps of N frame workers (wasm) over 1 (wasm-1)"),
     "single_worker_inference_ms": ("<=", 90.0, "ms of inference a frame in one frame worker (wasm-1)"),
-    "first_frame_ms": ("<=", 1000.0, "ms from navigation to the first generated frame (auto)"),
+    "first_frame_ms": ("<=", 1000.0, "ms from navigation to the first generated frame (auto; median of 5 loads)"),
     "lighthouse_performance": (">=", 0.9, "Lighthouse performance score (phone, CPU slowed 4x)"),
     "lighthouse_accessibility": ("==", 1.0, "Lighthouse accessibility score"),
     "lighthouse_best_practices": ("==", 1.0, "Lighthouse best-practices score"),
@@ -34,7 +34,7 @@ def check_targets(results: dict) -> dict:
         "single_worker_inference_ms": (one.get("stage_ms") or {}).get("inference"),
         **{f"lighthouse_{name}": (results.get("lighthouse", {}).get("scores") or {}).get(name)
            for name in ("performance", "accessibility", "best_practices")},
-        "first_frame_ms": auto.get("first_frame_ms"),
+        "first_frame_ms": results.get("first_frame", {}).get("median_ms", auto.get("first_frame_ms")),
         "tensor_growth": max((b["tensor_growth"] for b in measured.values()), key=abs, default=None),
         "tensor_bytes_growth": max((b["tensor_bytes_growth"] for b in measured.values()), key=abs, default=None),
         "heap_growth_bytes": max((b["heap_growth_bytes"] for b in measured.values()), default=None),
@@ -100,8 +100,10 @@ def plot(results: dict, path: Path) -> None:
 def summary(results: dict) -> str:
     """A table of each run's figures, then each target with its value and whether it is met."""
     machine = results.get("machine", {})
+    fine = machine.get("fine", {})
     lines = ["", f"machine: {machine.get('gflops', '?')} GFLOP/s on one convolution ({machine.get('conv', '?')}, "
-                 f"tf.js wasm, one thread); {results['cpus']} CPUs",
+                 f"tf.js wasm, one thread), {fine.get('gflops', '?')} on the finest level's ({fine.get('conv', '?')}); "
+                 f"{results['cpus']} CPUs",
              "", f"{'backend':<10} {'fps':>7} {'frames':>7} {'first ms':>9} {'readbacks':>9} {'Δtensors':>9} "
                  f"{'Δbytes':>8} {'Δheap KB':>9} {'long/s':>7} {'GFLOP/s':>8}  stage ms"]
     runs = {**results["backends"], "baseline": results.get("baseline", {})}

@@ -252,6 +252,7 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
     context = {
         "site": {"title": config.title, "description": config.description},
         "models": cards, "default_model": default, "assets": assets,
+        "main_imports": [assets[name] for name in bundled.static_imports["main.js"]],
         "manifest": MANIFEST, "touch_icon": icon_paths[max(ICON_SIZES)],
         "runtime_config_json": script_json(runtime),
     }

@@ -74,17 +74,36 @@ class Bundle:
     scripts: dict[str, bytes]  # esbuild's content-named files (entries and shared chunks) -> bytes
     entries: dict[str, str]    # "main.js", "worker.js" -> their file names in `scripts`
     assets: dict[str, bytes]   # "style.css" and the .wasm files, for the build to name by content
+    static_imports: dict[str, list[str]]  # entry -> the chunks it imports statically, transitively
 
 
-def _split_scripts(root: Path, tmp: Path) -> tuple[dict[str, bytes], dict[str, str]]:
-    """The runtime's entries and their chunks, through one esbuild run with code splitting."""
+def static_closure(outputs: dict, start: str) -> list[str]:
+    """The file names that output `start` (a metafile outputs key) imports by import statements,
+    directly or through each other, in the metafile's order: what the page needs before its
+    entry script can run, so the page can ask for them beside it (modulepreload) instead of
+    after it. Dynamic imports (each backend's chunk) are left out."""
+    seen: list[str] = []
+    pending = [start]
+    while pending:
+        for imported in outputs[pending.pop()].get("imports", []):
+            path = imported["path"]
+            if imported.get("kind") == "import-statement" and path in outputs and path not in seen:
+                seen.append(path)
+                pending.append(path)
+    return [Path(path).name for path in seen]
+
+
+def _split_scripts(root: Path, tmp: Path) -> tuple[dict[str, bytes], dict[str, str], dict[str, list[str]]]:
+    """The runtime's entries and their chunks, through one esbuild run with code splitting, and
+    each entry's static imports."""
     out_dir, metafile = tmp / "js", tmp / "meta.json"
     _esbuild(root, list(ENTRIES.values()), f"--outdir={out_dir}", [*SCRIPT_FLAGS, *SPLIT_FLAGS, f"--metafile={metafile}"])
     outputs = json.loads(metafile.read_text())["outputs"]
-    by_entry = {info["entryPoint"]: Path(path).name for path, info in outputs.items() if info.get("entryPoint")}
-    entries = {name: by_entry[source] for name, source in ENTRIES.items()}
+    by_entry = {info["entryPoint"]: path for path, info in outputs.items() if info.get("entryPoint")}
+    entries = {name: Path(by_entry[source]).name for name, source in ENTRIES.items()}
+    static_imports = {name: static_closure(outputs, by_entry[source]) for name, source in ENTRIES.items()}
     scripts = {path.name: path.read_bytes() for path in sorted(out_dir.glob("*.js"))}
-    return scripts, entries
+    return scripts, entries, static_imports
 
 
 def bundle(root: Path) -> Bundle:
@@ -95,7 +114,7 @@ def bundle(root: Path) -> Bundle:
             raise BuildError(f"{needed} is missing under {root}: the browser runtime cannot be bundled without it")
     assets: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
-        scripts, entries = _split_scripts(root, Path(tmp))
+        scripts, entries, static_imports = _split_scripts(root, Path(tmp))
         css_out = Path(tmp) / "style.css"
         _esbuild(root, "templates/style.css", f"--outfile={css_out}", ["--loader:.css=css"])
         assets["style.css"] = css_out.read_bytes()
@@ -104,4 +123,4 @@ def bundle(root: Path) -> Bundle:
         if not path.is_file():
             raise BuildError(f"{WASM_DIR / name} is missing: run `npm ci` to install @tensorflow/tfjs-backend-wasm")
         assets[name] = path.read_bytes()
-    return Bundle(scripts, entries, assets)
+    return Bundle(scripts, entries, assets, static_imports)

@@ -7,8 +7,10 @@
 //             thread only captures and draws; or, with ?workers=0 or where module workers or
 //             OffscreenCanvas are missing, in the page (device_readback.js);
 //   cpu / webgpu - a readback device in the page (device_readback.js).
-// Every device: {name, zeroCopy, canvas, gl, workers, load(record) -> running, createRunner(),
-// memory(), dispose()}; `running` is {record, size, inputPixels(), dispose()}.
+// Every device: {name, zeroCopy, canvas, gl, workers, load(record, {warmUp}) -> running,
+// createRunner(), memory(), dispose()}, and the frame workers' complete(); `running` is
+// {record, size, inputPixels(), dispose()}. (warmUp: false lets the frame workers skip the
+// warm-up run; the other devices always warm up.)
 
 import { probeWebGL } from './gl.js';
 

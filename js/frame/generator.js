@@ -50,6 +50,7 @@ export function createGenerator(artifacts, { label = 'model' } = {}) {
     throw error;
   }
   const shape = [1, size, size, 1];
+  let outputChecked = false;  // the first execution checks what the graph really returns
 
   function inputTensor(input) {
     if (input instanceof tf.Tensor) return input;
@@ -71,6 +72,10 @@ export function createGenerator(artifacts, { label = 'model' } = {}) {
     predict(input, previous = null, smoothing = 0) {
       return tf.tidy(() => {
         const y = model.execute(inputTensor(input));
+        if (!outputChecked) {
+          checkShape(y.shape, size, 3, 'output', label);
+          outputChecked = true;
+        }
         if (!previous || smoothing <= 0) return y;
         return tf.add(tf.mul(previous, smoothing), tf.mul(y, 1 - smoothing));
       });
@@ -78,20 +83,16 @@ export function createGenerator(artifacts, { label = 'model' } = {}) {
 
     /**
      * Runs the model once on a blank image so shaders and kernels exist before the first
-     * frame, and checks the output shape. The caller waits for the returned tensor (without
-     * reading it back on the GPU) and disposes it.
+     * frame (and its output shape is checked). The caller waits for the returned tensor
+     * (without reading it back on the GPU) and disposes it.
      */
     warmUpSync() {
       const blank = tf.zeros(shape);
-      const out = this.predict(blank);
-      blank.dispose();
       try {
-        checkShape(out.shape, size, 3, 'output', label);
-      } catch (error) {
-        out.dispose();
-        throw error;
+        return this.predict(blank);
+      } finally {
+        blank.dispose();
       }
-      return out;
     },
 
     dispose() {
@@ -104,8 +105,11 @@ export function createGenerator(artifacts, { label = 'model' } = {}) {
  * A generator and its preprocessor (createPreprocessor(size)) for a model whose meta.json
  * transform is made for `size` px inputs, both warmed up: on a zero-copy device (`gl`) by waiting
  * for the GPU, else by reading the warm-up output. In the page and in the frame workers alike.
+ * warmUp: false skips the warm-up run, so the first frame is the warm-up (for a first model,
+ * where no running model is kept on screen meanwhile and a warm-up only delays the first frame
+ * by one whole inference; its output shape is then checked by that frame).
  */
-export async function createWarmModel(artifacts, { label, size, createPreprocessor, gl = null }) {
+export async function createWarmModel(artifacts, { label, size, createPreprocessor, gl = null, warmUp = true }) {
   const generator = createGenerator(artifacts, { label });
   let preprocessor;
   try {
@@ -113,6 +117,7 @@ export async function createWarmModel(artifacts, { label, size, createPreprocess
       throw new Error(`model ${label} takes ${generator.size} px inputs, but its meta.json transform is for ${size} px; choose a model made for ${size} px inputs`);
     }
     preprocessor = createPreprocessor(generator.size);
+    if (!warmUp) return { generator, preprocessor };
     const warm = generator.warmUpSync();
     if (gl) {
       warm.dispose();

@@ -5,7 +5,7 @@
 // the output and the input go back as transferred Float32Arrays.
 //
 // Messages in:  {type: 'init', wasmPaths}
-//               {type: 'load', id, artifacts, size, transform, label}
+//               {type: 'load', id, artifacts, size, transform, label, warmUp}
 //               {type: 'unload', id}
 //               {type: 'frame', id, seq, bitmap, params: {brightness, contrast, mirror}}
 // Messages out: {type: 'ready'} | {type: 'loaded' or 'unloaded', id, memory} | {type: 'frame', seq,
@@ -28,9 +28,9 @@ async function init({ wasmPaths }) {
   await tf.ready();
 }
 
-async function load({ id, artifacts, size, transform, label }) {
+async function load({ id, artifacts, size, transform, label, warmUp }) {
   const createPreprocessor = (s) => createCanvasPreprocessor({ size: s, transform, createCanvas: offscreen });
-  models.set(id, await createWarmModel(artifacts, { label, size, createPreprocessor }));
+  models.set(id, await createWarmModel(artifacts, { label, size, createPreprocessor, warmUp }));
 }
 
 function unload({ id }) {

@@ -40,20 +40,65 @@ function startWorker(url, wasmPaths, onFrame) {
     worker.postMessage(message);
   });
   const timeout = setTimeout(() => settle('ready', `a frame worker did not start within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS);
-  return handle.request('ready', { type: 'init', wasmPaths }).then(() => handle).finally(() => clearTimeout(timeout));
+  return handle.request('ready', { type: 'init', wasmPaths })
+    .then(() => handle, (error) => { worker.terminate(); throw error; })
+    .finally(() => clearTimeout(timeout));
 }
 
-/** count: workers to start; url: the worker script; wasmPaths: absolute URLs of the .wasm files. */
+/**
+ * count: workers to run; url: the worker script; wasmPaths: absolute URLs of the .wasm files.
+ * Resolves once ONE worker is ready: the first frame needs only one, and on a 2-core machine the
+ * others, starting at the same time (compiling tf.js, building and warming the model), took the
+ * CPU it needed (first frame 2.0 s with one worker, 2.5 s with two). The others start when the
+ * first frame is shown, load every live model, then take their turns; `complete` resolves then.
+ */
 export async function createWorkerDevice({ count, url, wasmPaths }) {
   let deliver = () => {};  // the runner's: a worker's frame reply
   const onFrame = (handle, data) => deliver(handle, data);
-  const started = await Promise.allSettled(Array.from({ length: count }, () => startWorker(url, wasmPaths, onFrame)));
-  const handles = started.filter((s) => s.status === 'fulfilled').map((s) => s.value);
-  const failure = started.find((s) => s.status === 'rejected');
-  if (failure) {
-    handles.forEach((h) => h.worker.terminate());
-    throw failure.reason;
+  const start = () => startWorker(url, wasmPaths, onFrame);
+  const handles = [await start()];  // in the rotation: each holds every live model
+  const joining = new Set();  // started and loading the live models, not yet dealt frames
+  const live = new Map();     // model id -> its load message, until that model is disposed
+  let starting = 0;           // workers asked to start that are not ready yet
+  let joined = null;          // join()'s promise, once called
+  let disposed = false;
+
+  /** One more worker: started, given every live model (warmed), then put in the rotation. */
+  async function joinOne() {
+    let handle;
+    try {
+      handle = await start();
+    } catch (error) {
+      console.warn(`a frame worker could not start (${error.message}); ${handles.length} run the frames`);
+      return;
+    } finally {
+      starting--;
+    }
+    if (disposed) { handle.worker.terminate(); return; }
+    // Taken together, so a load() or dispose() from now on reaches this worker itself, in order.
+    joining.add(handle);
+    const replay = [...live].map(([id, message]) => handle.request(id, { ...message, warmUp: true }));
+    const loads = await Promise.allSettled(replay);
+    joining.delete(handle);
+    const failed = loads.find((l) => l.status === 'rejected');
+    if (disposed || failed || handle.failed) {
+      if (failed && !disposed) console.warn(`a frame worker could not load the model (${failed.reason.message}); ${handles.length} run the frames`);
+      handle.worker.terminate();
+      return;
+    }
+    handles.push(handle);
   }
+
+  /** Starts the other count - 1 workers (once); resolves when each has joined or failed. */
+  function join() {
+    if (!joined) {
+      starting = count - 1;
+      joined = Promise.all(Array.from({ length: count - 1 }, joinOne)).then(() => {});
+    }
+    return joined;
+  }
+
+  const everyWorker = () => [...handles, ...joining];
   const canvas = document.createElement('canvas');
   const display = createCanvasDisplay(canvas);
   let nextModelId = 0;
@@ -64,22 +109,36 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
     zeroCopy: false,
     canvas,
     gl: null,
-    workers: handles.length,
+    /** Workers taking frames or on their way (started, loading the model). */
+    get workers() { return handles.length + joining.size + starting; },
     display,
 
-    /** Builds and warms `record` in every worker; a `running` whose frames name its id. */
-    async load(record) {
+    /**
+     * Resolves when every worker has joined the rotation (or failed to, and was let go); starts
+     * them if the first frame has not already.
+     */
+    complete: () => join(),
+
+    /**
+     * Builds `record` in every worker (and warms it, unless warmUp is false: see
+     * createWarmModel); a `running` whose frames name its id.
+     */
+    async load(record, { warmUp = true } = {}) {
       const id = nextModelId++;
       const { input, transform } = record.meta;
-      const message = { type: 'load', id, artifacts: record.artifacts, size: input.size, transform, label: `"${record.title}"` };
-      const loads = await Promise.allSettled(handles.map((h) => h.request(id, message)));
+      const message = { type: 'load', id, artifacts: record.artifacts, size: input.size, transform, label: `"${record.title}"`, warmUp };
+      live.set(id, message);
+      const loads = await Promise.allSettled(everyWorker().map((h) => h.request(id, message)));
       const failed = loads.find((l) => l.status === 'rejected');
       const running = {
         record,
         id,
         size: input.size,
         inputPixels: () => (lastInput ? lastInput.slice() : null),
-        dispose: () => handles.forEach((h) => h.worker.postMessage({ type: 'unload', id })),
+        dispose: () => {
+          live.delete(id);
+          everyWorker().forEach((h) => h.worker.postMessage({ type: 'unload', id }));
+        },
       };
       if (failed) {
         running.dispose();
@@ -120,6 +179,7 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
         stats.stage('inference', reply.ms.inference);
         stats.stage('display', t1 - t0);
         onShown(t1);
+        join();  // the first frame is out: now the other workers may take the CPU to start
       }
 
       return {
@@ -166,14 +226,15 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
 
     /** Tensors and bytes over all workers, as each last reported after a frame. */
     memory() {
-      return handles.reduce((sum, h) => ({
+      return everyWorker().reduce((sum, h) => ({
         numTensors: sum.numTensors + h.memory.numTensors,
         numBytes: sum.numBytes + h.memory.numBytes,
       }), { numTensors: 0, numBytes: 0 });
     },
 
     dispose() {
-      handles.forEach((h) => h.worker.terminate());
+      disposed = true;
+      everyWorker().forEach((h) => h.worker.terminate());
       display.dispose();
     },
   };
