@@ -5,9 +5,18 @@ site and the baseline expose the same object."""
 
 from __future__ import annotations
 
+import statistics
+
 from builder.measure import browser as harness  # the tests' Chromium harness: the benchmark measures the same way
 
 WARM_UP_FRAMES = 30
+
+
+def wait_first_frame(demo, timeout_s: float) -> dict:
+    """demo.stats() once the first generated frame is shown (read from stats, not demo.ready:
+    figures even when ready never resolves)."""
+    return demo.wait_for("() => window.demo && window.demo.stats().frames >= 1 && window.demo.stats()",
+                         "the first generated frame", timeout_s=timeout_s)
 
 # Runs before the page's scripts: notes when demo.ready resolves, in page time (ms since navigation).
 NOTE_READY_TIME = """
@@ -63,10 +72,8 @@ def measure(browser, url: str, frames: int, max_seconds: float) -> dict:
         context.add_init_script(NOTE_READY_TIME)
         context.add_init_script(RECORD_LONG_TASKS)
         demo = harness.open_demo(context, url)
-        # The first frame from stats, not demo.ready: figures even when ready never resolves
-        # (then ready_at_ms is None: a bug the browser tests catch).
-        first = demo.wait_for("() => window.demo && window.demo.stats().frames >= 1 && window.demo.stats()",
-                              "the first generated frame", timeout_s=max(120.0, max_seconds))
+        # (When ready never resolves, ready_at_ms is None: a bug the browser tests catch.)
+        first = wait_first_frame(demo, timeout_s=max(120.0, max_seconds))
         frames_or_deadline(demo, WARM_UP_FRAMES, max_seconds / 4)
 
         heap_before = demo.heap_after_gc_bytes()
@@ -109,16 +116,10 @@ def first_frames(browser, url: str, loads: int) -> dict:
     for _ in range(loads):
         context = harness.new_context(browser, camera=True)
         try:
-            demo = harness.open_demo(context, url)
-            stats = demo.wait_for("() => window.demo && window.demo.stats().frames >= 1 && window.demo.stats()",
-                                  "the first generated frame", timeout_s=120)
-            each.append(stats["firstFrameMs"])
+            each.append(wait_first_frame(harness.open_demo(context, url), timeout_s=120)["firstFrameMs"])
         finally:
             context.close()
-    ordered = sorted(each)
-    middle = len(ordered) // 2
-    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    return {"url": url, "loads": loads, "each_ms": each, "median_ms": median}
+    return {"url": url, "loads": loads, "each_ms": each, "median_ms": statistics.median(each)}
 
 
 def reference_speed(browser, page_url: str) -> dict:
