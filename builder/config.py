@@ -38,6 +38,8 @@ class TrainConfig:
     noise: str = opt("half", "Generator noise texture, added at half or quarter resolution (fresh each training step, "
                      "fixed in the exported model: invented detail does not sit on the network's grid), or none.",
                      choices=("half", "quarter", "none"))
+    input_blur: float = opt(0.0, "Generator: Gaussian blur of the soft input, sigma in px, before anything sees it "
+                            "(the transform's screen-fixed 24-px grid hidden; invented detail follows the scene; 0: off).")
     disc_ratio: float = opt(0.5, "Discriminator width as a multiple of the generator's base_filters.")
     disc_scales: int = opt(1, "PatchGANs, 1 to 4 (pix2pixHD): the k-th judges the pair average-pooled by 2**k.")
     feature_matching: float = opt(0.0, "Feature-matching weight (pix2pixHD: 10), beside l1_weight's L1 (0: off).")
@@ -61,7 +63,7 @@ class TrainConfig:
                        "(DiffAugment): comma-separated translation, cutout, color; or none.")
     ema_decay: float = opt(0.999, "Exponential moving average of the generator's weights, decay per step "
                            "(0: off); the average is what is sampled, evaluated and exported.")
-    lr_decay: float = opt(0.0, "Fraction of the run at its end over which the learning rate falls linearly to 0 "
+    lr_decay: float = opt(0.3, "Fraction of the run at its end over which the learning rate falls linearly to 0 "
                           "(pix2pix: 0.5; 0: constant).")
     lr: float = opt(2e-4, "Adam learning rate, generator and discriminator.")
     beta1: float = opt(0.5, "Adam beta_1.")
@@ -74,7 +76,7 @@ class TrainConfig:
     patience: int = opt(0, "Stop when the held-out L1 has not improved for this many validations (0: never).")
     val_pairs: int = opt(16, "Held-out pairs for the validation L1 and the sample grid.")
     theme_images: int = opt(384, "Images rendered for a built-in theme (plus val_pairs held out).")
-    theme_refresh: int = opt(0, "Built-in themes streamed: one of the theme_images is replaced by a fresh render "
+    theme_refresh: int = opt(8, "Built-in themes streamed: one of the theme_images is replaced by a fresh render "
                              "every N steps (0: a fixed set; a finite set is what a discriminator memorises).")
     min_images: int = opt(8, "Refuse a folder with fewer usable images than this.")
     seed: int = opt(0, "Random seed: data order, transforms, initial weights.")
@@ -111,7 +113,7 @@ class SiteConfig:
 
 # The TrainConfig fields that shape the generator: build_generator's arguments, and what a
 # resumed run may not change.
-GENERATOR_FIELDS = ("size", "base_filters", "max_filters", "depth", "padding", "downsample", "noise")
+GENERATOR_FIELDS = ("size", "base_filters", "max_filters", "depth", "padding", "downsample", "noise", "input_blur")
 
 
 def generator_options(config: TrainConfig) -> dict:
@@ -237,6 +239,8 @@ def validate(config, source: str):
             bad("lr_decay", f"must be in [0, 1], got {c.lr_decay}")
         if c.shift_consistency > 0 and c.batch_size % 2:
             bad("shift_consistency", f"needs an even batch_size (pairs of pan frames), got {c.batch_size}")
+        if not 0 <= c.input_blur <= c.size / 8:
+            bad("input_blur", f"must be 0 (off) or a sigma up to size / 8 = {c.size / 8:g} px, got {c.input_blur}")
         for name in ("r1_gamma", "theme_refresh", "feature_matching", "shift_consistency", "patience"):
             if getattr(c, name) < 0:
                 bad(name, f"must be 0 (off) or positive, got {getattr(c, name)}")

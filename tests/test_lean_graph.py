@@ -24,6 +24,8 @@ import keras  # noqa: E402  (after TensorFlow, quietly)
 SIZE, DEPTH = 64, 3
 LAYOUTS = {"default": {"downsample": "blur+conv", "noise": "half"},  # nebula's
            "ocean": {"downsample": "conv", "noise": "none"}}
+# Converted as well: a generator whose first layer blurs the soft input (new; no checkpoint before it).
+CONVERTED = {**LAYOUTS, "blurred-input": {"downsample": "blur+conv", "noise": "none", "input_blur": 2.0}}
 # The last one is dark and nearly flat: InstanceNorm's statistics are at their most fragile there.
 PHOTOS = ("astronaut", "coffee", "hubble_deep_field")
 
@@ -82,11 +84,11 @@ def photos() -> np.ndarray:
     return photo_inputs(params, PHOTOS)[1]
 
 
-@pytest.fixture(scope="module", params=list(LAYOUTS))
+@pytest.fixture(scope="module", params=list(CONVERTED))
 def converted(request, tmp_path_factory):
     """A freshly exported generator of each layout, converted (float32): (SavedModel, model.json path, model.json)."""
     root = tmp_path_factory.mktemp(request.param)
-    save_for_converter(generator(build_generator, 0, **LAYOUTS[request.param]), root / "saved_model")
+    save_for_converter(generator(build_generator, 0, **CONVERTED[request.param]), root / "saved_model")
     convert_saved_model(root / "saved_model", root / "tfjs", "float32", 4 * 1024 * 1024)
     return root / "saved_model", root / "tfjs" / "model.json", json.loads((root / "tfjs" / "model.json").read_text())
 

@@ -138,3 +138,49 @@ def test_the_output_activation_is_tanh():
 
     z = np.linspace(-6, 6, 97, dtype=np.float32)
     np.testing.assert_allclose(np.asarray(SigmoidTanh()(z[None])), np.tanh(z)[None], atol=1e-6)
+
+
+def _band_power(image: np.ndarray, low: float, high: float) -> float:
+    """Power of a (S, S) image's spectrum at radial frequencies in [low, high) cycles per pixel
+    (Hann-windowed: the frame's edges, joined end to end, would put power at every frequency)."""
+    window = np.outer(*[np.hanning(image.shape[0])] * 2)
+    spectrum = np.abs(np.fft.fft2((image - image.mean()) * window)) ** 2
+    f = np.fft.fftfreq(image.shape[0])
+    radius = np.hypot(*np.meshgrid(f, f, indexing="ij"))
+    return float(spectrum[(radius >= low) & (radius < high)].sum())
+
+
+def test_the_soft_input_blur_hides_the_transforms_grid_and_keeps_the_scenes_shapes():
+    """The bicubic upscale of the 24x area downscale leaves kinks on a screen-fixed 24-px grid (its
+    harmonics at 12 px and finer); input_blur takes them out and keeps the broad shapes."""
+    from builder.training.layers import SoftInputBlur
+    from builder.training.photos import photo_inputs
+    from builder.training.transform import TransformParams
+
+    params = TransformParams.from_config(TrainConfig(), (True, False))
+    soft = photo_inputs(params, ("astronaut", "coffee"))[1]  # (2, 256, 256, 1), what the camera gives
+    blurred = SoftInputBlur(5.0)(soft).numpy()
+    for before, after in zip(soft[..., 0], blurred[..., 0]):
+        assert _band_power(after, 1 / 12, 1.0) < 0.03 * _band_power(before, 1 / 12, 1.0)  # the grid's kinks
+        assert _band_power(after, 0, 1 / 64) > 0.8 * _band_power(before, 0, 1 / 64)  # the scene's shapes
+    flat = np.full((1, 32, 32, 1), 0.3, np.float32)
+    assert np.allclose(SoftInputBlur(3.0)(flat).numpy(), 0.3, atol=1e-6)  # to the edges: reflect, mean kept
+
+
+def test_the_soft_input_blur_is_one_layer_without_weights_and_only_when_asked():
+    plain = build_generator(size=64, base_filters=4, max_filters=8, depth=3)
+    blurred = build_generator(size=64, base_filters=4, max_filters=8, depth=3, input_blur=2.0)
+    assert count_params(blurred) == count_params(plain)
+    assert [layer.name for layer in blurred.layers] == ["gray", "input_blur"] + [layer.name for layer in plain.layers][1:]
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 64, 64, 1)).astype(np.float32)
+    assert not np.allclose(blurred(x).numpy(), blurred(blurred.get_layer("input_blur")(x)).numpy())  # it is used
+
+
+@pytest.mark.parametrize("sigma", [-1.0, 40.0, float("nan")])
+def test_a_soft_input_blur_a_run_cannot_use_is_refused_in_one_line(sigma):
+    from builder import config as cfg
+    from builder.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="field 'input_blur'") as raised:
+        cfg.from_mapping(TrainConfig, {"input_blur": sigma}, "command line")
+    assert "\n" not in str(raised.value)

@@ -71,6 +71,7 @@ def test_resume_continues_the_step_count(tiny):
 def test_resume_with_a_new_learning_rate_uses_it(tiny):
     """The checkpoint holds the optimizers' old rate; a resumed run's --lr must win over it."""
     tf = tensorflow()
+    tiny = dataclasses.replace(tiny, lr_decay=0.0)  # a constant rate: the one saved is the one asked for
     train(tiny, export=False)
     slower = resolve_config({"name": "t", "runs_dir": tiny.runs_dir, "steps": 9, "lr": 5e-5}, None, resume=True)
     run = train(slower, resume=True, export=False)

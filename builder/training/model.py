@@ -13,7 +13,7 @@ import numpy as np
 from keras import layers, ops
 
 from builder.training.layers import (Blur, InstanceNorm, JoinConv, NoiseTexture, PreluLeakyReLU, ReflectPad,
-                                     SigmoidTanh, Upsample2x)
+                                     SigmoidTanh, SoftInputBlur, Upsample2x)
 
 
 def padded_conv(x, filters: int, kernel: int, *, padding: str, strides: int = 1, bordered: bool = False, **kw):
@@ -36,14 +36,18 @@ def level_filters(*, base_filters: int, max_filters: int, depth: int) -> list[in
 
 
 def build_generator(*, size: int, base_filters: int, max_filters: int, depth: int,
-                    padding: str = "reflect", downsample: str = "blur+conv", noise: str = "half") -> keras.Model:
+                    padding: str = "reflect", downsample: str = "blur+conv", noise: str = "half",
+                    input_blur: float = 0.0) -> keras.Model:
     """U-Net, 1 channel in, 3 out (tanh), values in [-1, 1]."""
     init = keras.initializers.RandomNormal(0.0, 0.02)
     widths = level_filters(base_filters=base_filters, max_filters=max_filters, depth=depth)
 
     reflect = padding == "reflect"
     gray = keras.Input((size, size, 1), name="gray")  # (b, S, S, 1)
-    x, skips = gray, []  # skips[i]: level i's input (the soft input, then each level's output)
+    # Only when asked: a layer more at the front would move every later one, and checkpoints
+    # track layers by position.
+    soft = SoftInputBlur(input_blur, name="input_blur")(gray) if input_blur > 0 else gray
+    x, skips = soft, []  # skips[i]: level i's input (the soft input, then each level's output)
     for i, f in enumerate(widths):
         # Padded here once for both its consumers, this level and the decoder's join (each padding
         # its own copy cost tf.js wasm ~3 ms a frame at 256 px). The layers and their order are the
