@@ -38,8 +38,8 @@ class TrainConfig:
     noise: str = opt("half", "Generator noise texture, added at half or quarter resolution (fresh each training step, "
                      "fixed in the exported model: invented detail does not sit on the network's grid), or none.",
                      choices=("half", "quarter", "none"))
-    input_blur: float = opt(0.0, "Generator: Gaussian blur of the soft input, sigma in px, before anything sees it "
-                            "(the transform's screen-fixed 24-px grid hidden; invented detail follows the scene; 0: off).")
+    input_blur: float = opt(0.0, "Generator: a Gaussian blur of the soft input, sigma in px, as its first layer "
+                            "(hides the transform's screen-fixed 24-px grid from the rest; 0: off).")
     disc_ratio: float = opt(0.5, "Discriminator width as a multiple of the generator's base_filters.")
     disc_scales: int = opt(1, "PatchGANs, 1 to 4 (pix2pixHD): the k-th judges the pair average-pooled by 2**k.")
     feature_matching: float = opt(0.0, "Feature-matching weight (pix2pixHD: 10), beside l1_weight's L1 (0: off).")
