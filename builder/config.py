@@ -267,15 +267,9 @@ def add_arguments(parser: argparse.ArgumentParser, cls) -> None:
         default = f.default
         shown = ",".join(default) if isinstance(default, tuple) else default
         allowed = f.metadata.get("choices")
-        parser.add_argument(
-            "--" + f.name.replace("_", "-"),
-            dest=f.name,
-            type=kind,
-            default=None,
-            choices=allowed,
-            metavar="{" + ",".join(allowed) + "}" if allowed else kind.__name__.upper(),
-            help=f"{f.metadata['doc']} (default: {shown!r})",
-        )
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=None, choices=allowed,
+                            metavar="{" + ",".join(allowed) + "}" if allowed else kind.__name__.upper(),
+                            help=f"{f.metadata['doc']} (default: {shown!r})")
 
 
 def overrides_from(args: argparse.Namespace, cls) -> dict:
