@@ -143,7 +143,9 @@ class SoftInputBlur(layers.Layer):
     bicubic upscale leaves kinks on that grid, and a generator that invents detail from them (the
     cheapest source of sharp detail it has) paints detail that stays put while the scene pans.
     Blurred, the soft input keeps the scene's broad shapes, which travel with it, and little of
-    the grid (its harmonics at 12 px and finer fall 30x or more at sigma 5)."""
+    the grid (its harmonics at 12 px and finer fall 30x or more at sigma 5). Measured (README,
+    ablation): detail followed the scene sooner in a run, then fell back as far as without it; off
+    by default."""
 
     def __init__(self, sigma: float = 4.0, **kw):
         super().__init__(**kw)
