@@ -188,7 +188,13 @@ export function createRuntime({ wasmPaths, workerUrl, requestedBackend, requeste
     firstFrame,
 
     /** Resolves once the device runs at full strength: every frame worker taking frames. */
-    complete() { return device?.complete ? device.complete() : Promise.resolve(); },
+    async complete() {
+      if (!device?.complete) return;
+      await device.complete();
+      // The workers that joined since the last frame hold their models' tensors too: count them
+      // now, not a frame later (stats() reads the count taken when the last frame was shown).
+      if (betweenFrames) betweenFrames = device.memory();
+    },
 
     /** Builds `record` (from the model library), swaps it in; resolves with its name once shown. */
     async setModel(record) {
