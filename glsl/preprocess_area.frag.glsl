@@ -6,6 +6,8 @@
 // box-overlap average for a 640x480 frame.
 // Row 0 of the render target (gl_FragCoord.y = 0.5) is the TOP row of the image: the same
 // order tf.js reads a texture into a tensor, so no flip is needed anywhere downstream.
+// The same pass, at GRID x GRID, makes the motion map (js/frame/motion.js); u_origin is where
+// in the render target this pass's viewport begins (the readback path draws both into one).
 precision highp float;
 
 #define MAX_TAPS 128  // loop bound: a 1440p frame's footprint at low_size 11
@@ -16,11 +18,12 @@ uniform vec3 u_luma;          // meta.transform.luma
 uniform float u_mirror;       // 1.0 mirrors left-right (selfie view), 0.0 leaves it
 uniform float u_lowSize;      // meta.transform.low_size
 uniform int u_taps;           // samples per side of a footprint, 1..MAX_TAPS
+uniform vec2 u_origin;        // the viewport's lower-left corner in the render target, px
 
 out vec4 outColor;
 
 void main() {
-  vec2 cell = floor(gl_FragCoord.xy);  // (column, row-from-top) of this low-res texel
+  vec2 cell = floor(gl_FragCoord.xy - u_origin);  // (column, row-from-top) of this low-res texel
   float sum = 0.0;
   float taps = float(u_taps);
   for (int j = 0; j < MAX_TAPS; ++j) {

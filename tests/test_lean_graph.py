@@ -57,7 +57,8 @@ def layout_before(*, size, base_filters, max_filters, depth, padding="reflect", 
     (frozen here): each consumer reflect-padded its own copy of a tensor, Keras' LeakyReLU."""
     from keras import layers
 
-    from builder.training.layers import Blur, InstanceNorm, JoinConv, NoiseTexture, SigmoidTanh, Upsample2x
+    from builder.training.layers import Blur, InstanceNorm, JoinConv, SigmoidTanh, Upsample2x
+    from builder.training.noise import NoiseTexture
     from builder.training.model import level_filters, padded_conv
 
     widths = level_filters(base_filters=base_filters, max_filters=max_filters, depth=depth)

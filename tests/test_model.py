@@ -103,7 +103,7 @@ def test_noise_texture_is_drawn_anew_in_training_and_fixed_in_use(noise, shape):
 def test_noise_is_smooth_and_of_unit_strength():
     """No power at the Nyquist frequency (upsampled, then folded by the output tanh, it became a
     checkerboard), and unit variance, so the learned strengths mean what they say."""
-    from builder.training.layers import smooth_noise
+    from builder.training.noise import smooth_noise
 
     noise = smooth_noise(np.random.default_rng(0).normal(size=(4, 130, 130, 1)).astype(np.float32)).numpy()[..., 0]
     assert noise.shape == (4, 128, 128) and 0.95 < noise.std() < 1.05

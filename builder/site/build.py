@@ -129,7 +129,8 @@ def saved_model_input_size(saved_model_pb: Path) -> int | None:
     try:
         proto.ParseFromString(saved_model_pb.read_bytes())
         signature = proto.meta_graphs[0].signature_def["serving_default"]
-        dims = next(iter(signature.inputs.values())).tensor_shape.dim
+        gray = signature.inputs["gray"] if "gray" in signature.inputs else next(iter(signature.inputs.values()))
+        dims = gray.tensor_shape.dim
     except Exception:  # noqa: BLE001  an unreadable file is the converter's to report, with its own words
         return None
     return int(dims[1].size) if len(dims) == 4 and dims[1].size > 0 else None

@@ -147,8 +147,9 @@ def weights_bytes(model_dir: Path) -> int:
     return sum((model_dir / p).stat().st_size for group in manifest for p in group["paths"])
 
 
-def run_in_tfjs(model_json: Path, inputs: np.ndarray, backend: str = "wasm") -> np.ndarray:
-    """Run a converted graph model in real tf.js (Node): (n, S, S, 1) -> (n, S, S, C)."""
+def run_in_tfjs(model_json: Path, inputs: np.ndarray, backend: str = "wasm", noise_shifts=None) -> np.ndarray:
+    """Run a converted graph model in real tf.js (Node): (n, S, S, 1) -> (n, S, S, C); a model with
+    a noise texture gets noise_shifts ((n, 2) int, one per input; None: zeros) as `noise_shift`."""
     node_modules = ROOT / "node_modules" / "@tensorflow" / "tfjs-converter"
     if not node_modules.exists():
         raise BuildError(f"{node_modules}: missing; run `make build` (or `npm ci`) to install the JS dependencies")
@@ -156,8 +157,10 @@ def run_in_tfjs(model_json: Path, inputs: np.ndarray, backend: str = "wasm") -> 
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.f32", Path(tmp) / "out.f32"
         src.write_bytes(np.ascontiguousarray(inputs, "<f4").tobytes())
+        shifts = Path(tmp) / "shifts.i32"
+        shifts.write_bytes(np.ascontiguousarray(np.zeros((n, 2)) if noise_shifts is None else noise_shifts, "<i4").tobytes())
         done = subprocess.run(["node", str(RUNNER), str(Path(model_json).resolve()), str(src), str(n), str(size),
-                               str(dst), backend], capture_output=True, text=True, cwd=ROOT)
+                               str(dst), backend, str(shifts)], capture_output=True, text=True, cwd=ROOT)
         if done.returncode != 0:
             # Node ends a crash with its version line; the error is the last line that names one.
             lines = done.stderr.strip().splitlines() or ["(no output)"]
@@ -168,16 +171,24 @@ def run_in_tfjs(model_json: Path, inputs: np.ndarray, backend: str = "wasm") -> 
 
 
 def load_saved_model(saved_model: Path):
-    """The SavedModel's `serving_default`, loaded once, as a function (n, S, S, 1) -> (n, S, S, 3)."""
+    """The SavedModel's `serving_default`, loaded once, as a function (n, S, S, 1) -> (n, S, S, 3)
+    of the soft inputs and, for a generator with a noise texture, where its pattern is moved to
+    (`noise_shift`, one (dy, dx) for all n: builder/training/motion.py; None: not moved). The
+    function's `noise_side` is the pattern's side in pixels (None: the model has no noise)."""
     from builder.tfenv import tensorflow
 
     tf = tensorflow()
-    serve = tf.saved_model.load(str(saved_model)).signatures["serving_default"]
+    saved = tf.saved_model.load(str(saved_model))
+    serve = saved.signatures["serving_default"]
+    takes_shift = "noise_shift" in serve.structured_input_signature[1]
+    patterns = [v for v in getattr(saved, "non_trainable", []) if v.name.split(":")[0] == "pattern"]
 
-    def run(inputs: np.ndarray) -> np.ndarray:
-        outputs = [next(iter(serve(tf.constant(inputs[i:i + 1])).values())).numpy() for i in range(len(inputs))]
-        return np.concatenate(outputs)
+    def run(inputs: np.ndarray, noise_shift=None) -> np.ndarray:
+        shift = {"noise_shift": tf.constant((0, 0) if noise_shift is None else noise_shift, tf.int32)}
+        feeds = [{"gray": tf.constant(inputs[i:i + 1]), **(shift if takes_shift else {})} for i in range(len(inputs))]
+        return np.concatenate([next(iter(serve(**feed).values())).numpy() for feed in feeds])
 
+    run.noise_side = int(patterns[0].shape[0]) if takes_shift and patterns else None
     return run
 
 

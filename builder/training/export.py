@@ -21,7 +21,8 @@ META_VERSION = 1
 
 
 def save_for_converter(generator, path: Path) -> None:
-    """A TF SavedModel with one `serving_default` signature: gray (b, S, S, 1) -> rgb (b, S, S, 3).
+    """A TF SavedModel with one `serving_default` signature: gray (b, S, S, 1) -> rgb (b, S, S, 3),
+    and, for a generator with a noise texture, noise_shift (2,) int32.
 
     The weights are stored as float16 and cast to float32 in the graph: the committed models
     take half the space (1.8 MB instead of 3.6 MB), the converter folds the casts away, and
@@ -32,6 +33,7 @@ def save_for_converter(generator, path: Path) -> None:
     variable under two names and writes the weights twice.
     """
     from builder.tfenv import tensorflow
+    from builder.training.noise import moved_pattern
 
     tf = tensorflow()
     size = generator.input.shape[1]
@@ -45,11 +47,20 @@ def save_for_converter(generator, path: Path) -> None:
     module.trainable = stored(generator.trainable_variables)
     module.non_trainable = stored(generator.non_trainable_variables)
 
-    @tf.function(input_signature=[tf.TensorSpec([None, size, size, 1], tf.float32, name="gray")])
-    def serve(gray):
+    # The noise texture's pattern (if the generator has one) is moved in the graph by its second
+    # input, `noise_shift` (int32 [dy, dx], whole pattern pixels), so that invented detail moves
+    # with the scene (builder/training/motion.py says by how much).
+    noise_at = [i for i, v in enumerate(generator.non_trainable_variables) if v.name == "pattern"]
+    specs = [tf.TensorSpec([None, size, size, 1], tf.float32, name="gray")]
+    specs += [tf.TensorSpec([2], tf.int32, name="noise_shift")] if noise_at else []
+
+    @tf.function(input_signature=specs)
+    def serve(gray, noise_shift=None):
         as_float32 = lambda variables: [tf.cast(v, tf.float32) for v in variables]  # noqa: E731
-        rgb, _ = generator.stateless_call(as_float32(module.trainable), as_float32(module.non_trainable), gray,
-                                          training=False)
+        non_trainable = as_float32(module.non_trainable)
+        for i in noise_at:
+            non_trainable[i] = moved_pattern(non_trainable[i], noise_shift)
+        rgb, _ = generator.stateless_call(as_float32(module.trainable), non_trainable, gray, training=False)
         return {"rgb": rgb}
 
     module.serve = serve
@@ -81,12 +92,47 @@ def load_exported_generator(model_dir: Path):
     return config, generator
 
 
-def resave_model(model_dir: Path) -> None:
+def resave_model(model_dir: Path, *, redraw_pattern: int | None = None) -> None:
     """Replace models/<name>/saved_model with this code's graph of the same weights; the rest of
-    the folder (meta.json, pictures, scorecard) stays as it is."""
-    _, generator = load_exported_generator(model_dir)
+    the folder (meta.json, pictures, scorecard) stays as it is. `redraw_pattern` (a seed): the noise
+    texture's stored pattern drawn again, periodic, from the same distribution as the fresh noise
+    of every training step (so the model is as at home with it), and evidence.png and preview.png
+    drawn again with it; for models whose pattern predates periodic ones (a seam where it wraps)."""
+    import keras
+
+    from builder.training.noise import periodic, smooth_noise
+
+    config, generator = load_exported_generator(model_dir)
+    if redraw_pattern is not None:
+        patterns = [v for v in generator.non_trainable_variables if v.name == "pattern"]
+        if not patterns:
+            raise ConfigError(f"{model_dir}: the model has no noise texture, so no pattern to draw again")
+        for k, pattern in enumerate(patterns):
+            h, w, _ = pattern.shape
+            pattern.assign(smooth_noise(periodic(keras.random.normal((1, h, w, 1), seed=redraw_pattern + k)))[0])
     with new_dir(Path(model_dir) / "saved_model") as tmp:
         save_for_converter(generator, tmp)
+    if redraw_pattern is not None:
+        from builder.training.transform import TransformParams
+
+        meta = json.loads((Path(model_dir) / "meta.json").read_text())
+        _write_photo_pictures(generator, TransformParams.from_meta(meta), Path(model_dir))
+
+
+def _write_photo_pictures(generator, params, folder: Path) -> list[str]:
+    """evidence.png (real photographs through the input transform, and the outputs) and
+    preview.png (each written beside and renamed over); returns the photographs' names."""
+    from builder.atomic import new_file
+    from builder.training import plots
+    from builder.training.photos import photo_inputs
+
+    names, inputs = photo_inputs(params)
+    outputs = generator(inputs, training=False).numpy()
+    plots.side_by_side(list(zip(inputs, outputs)), folder / "evidence.png", labels=("input", "output"))
+    preview = ((outputs[0] + 1) * 127.5).clip(0, 255).astype(np.uint8)
+    with new_file(folder / "preview.png") as tmp:
+        Image.fromarray(preview).save(tmp, format="PNG", optimize=True)
+    return names
 
 
 def _title(name: str) -> str:
@@ -96,9 +142,7 @@ def _title(name: str) -> str:
 def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | None, *, steps: int,
                  dataset_name: str, out_root: Path | None = None) -> Path:
     """Write models/<name>/ atomically; returns its path."""
-    from builder.training import plots
     from builder.training.model import conv_flops, count_params
-    from builder.training.photos import photo_inputs
 
     if cfg.name_problem(config.name):  # "" would swap the whole models folder out for this one model
         raise ConfigError(f"export: field 'name' {cfg.name_problem(config.name)}")
@@ -107,12 +151,7 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
     dest = out_root / config.name
     with new_dir(dest) as tmp:
         save_for_converter(generator, tmp / "saved_model")
-
-        names, inputs = photo_inputs(params)
-        outputs = generator(inputs, training=False).numpy()
-        plots.side_by_side(list(zip(inputs, outputs)), tmp / "evidence.png", labels=("input", "output"))
-        preview = ((outputs[0] + 1) * 127.5).clip(0, 255).astype(np.uint8)
-        Image.fromarray(preview).save(tmp / "preview.png", optimize=True)
+        names = _write_photo_pictures(generator, params, tmp)
 
         pictures = {}
         if run_dir is not None:

@@ -12,8 +12,9 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from builder.training.layers import (Blur, InstanceNorm, JoinConv, NoiseTexture, PreluLeakyReLU, ReflectPad,
+from builder.training.layers import (Blur, InstanceNorm, JoinConv, PreluLeakyReLU, ReflectPad,
                                      SigmoidTanh, SoftInputBlur, Upsample2x)
+from builder.training.noise import NoiseTexture
 
 
 def padded_conv(x, filters: int, kernel: int, *, padding: str, strides: int = 1, bordered: bool = False, **kw):

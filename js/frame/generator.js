@@ -1,15 +1,25 @@
 // The pix2pix generator: a tf.js graph model, input [1, S, S, 1] in [-1, 1], output
-// [1, S, S, 3] in [-1, 1]. createGenerator() builds it from artifacts (models.js fetches and
+// [1, S, S, 3] in [-1, 1]; a model with a noise texture also takes `noise_shift` (int32 [dy, dx]),
+// where its pattern is moved to so that invented detail moves with the scene (motion.js, from
+// each frame's motion map). createGenerator() builds it from artifacts (models.js fetches and
 // checks those) and checks its shapes; the returned object owns the model's weight tensors
 // until dispose().
 
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModelSync } from '@tensorflow/tfjs-converter';
 import { gpuIdle } from './gl.js';
+import { createMotion, GRID } from './motion.js';
 
-/** The first input's or output's shape from the model's signature (-1 for "any"), or null. */
+/** The side of a model's noise pattern in px, from meta.json's architecture.noise, or 0 for none. */
+export function noiseSide(noise, size) {
+  const divisor = { half: 2, quarter: 4 }[noise];
+  return divisor ? size / divisor : 0;
+}
+
+/** The image input's (or the first output's) shape from the model's signature (-1 for "any"), or null. */
 function signatureShape(artifacts, kind) {
-  const first = Object.values(artifacts.signature?.[kind] || {})[0];
+  const entries = artifacts.signature?.[kind] || {};
+  const first = entries.gray || Object.values(entries)[0];
   const dims = first?.tensorShape?.dim;
   return dims ? dims.map((d) => Number(d.size)) : null;
 }
@@ -22,7 +32,8 @@ function checkShape(shape, size, channels, what, label) {
 
 /** The model's input size S, checking the [*, S, S, 1] -> [*, S, S, 3] contract where it is declared. */
 function checkShapes(model, artifacts, label) {
-  const input = signatureShape(artifacts, 'inputs') || model.inputs[0]?.shape || [];
+  const input = signatureShape(artifacts, 'inputs') || model.inputs.find((i) => i.name === 'gray')?.shape
+    || model.inputs[0]?.shape || [];
   const size = input[1];
   if (!(size > 0)) throw new Error(`model ${label}: input shape is [${input}], expected [1, S, S, 1]`);
   checkShape(input, size, 1, 'input', label);
@@ -35,7 +46,7 @@ function checkShapes(model, artifacts, label) {
  * Builds a generator on the current tf.js backend from artifacts (the model record keeps
  * them, so the model can be rebuilt after a WebGL context loss without downloading it again).
  */
-export function createGenerator(artifacts, { label = 'model' } = {}) {
+export function createGenerator(artifacts, { label = 'model', noise = null } = {}) {
   let model;
   try {
     model = loadGraphModelSync(artifacts);
@@ -51,6 +62,19 @@ export function createGenerator(artifacts, { label = 'model' } = {}) {
   }
   const shape = [1, size, size, 1];
   let outputChecked = false;  // the first execution checks what the graph really returns
+  const takesShift = model.inputs.some((i) => i.name === 'noise_shift');
+  const side = noiseSide(noise, size);
+  if (takesShift && !side) {
+    model.dispose();
+    throw new Error(`model ${label} moves a noise texture, but its meta.json architecture.noise is "${noise}", not half or quarter; export it again`);
+  }
+  const motion = takesShift ? createMotion({ size, side }) : null;
+
+  /** The graph's inputs: the image, and where the noise goes (`map`: this frame's motion map, or null: where it is). */
+  function feeds(gray, map) {
+    if (!motion) return gray;
+    return { gray, noise_shift: map ? motion.next(mapTensor(map)) : tf.zeros([2], 'int32') };
+  }
 
   function inputTensor(input) {
     if (input instanceof tf.Tensor) return input;
@@ -60,18 +84,24 @@ export function createGenerator(artifacts, { label = 'model' } = {}) {
     return tf.tensor({ texture: input, height: size, width: size, channels: 'R' }, shape, 'float32');
   }
 
+  function mapTensor(map) {  // a GRID^2 Float32Array, or an R32F texture on tf.js's context
+    if (map instanceof Float32Array) return tf.tensor4d(map, [1, GRID, GRID, 1]);
+    return tf.tensor({ texture: map, height: GRID, width: GRID, channels: 'R' }, [1, GRID, GRID, 1], 'float32');
+  }
+
   return {
     size,
 
     /**
      * One frame: input is a WebGLTexture (WebGL backend), a Float32Array of S*S values, or a
-     * tensor. With `previous` and smoothing > 0 the result is blended with the previous
-     * output. Everything else is freed by tf.tidy; the returned [1, S, S, 3] tensor leaves
-     * it and is owned by the caller.
+     * tensor; `map` is the frame's motion map (the preprocessor's motionMap()), which moves
+     * the noise texture on from the last frame's (null: it stays). With `previous` and
+     * smoothing > 0 the result is blended with the previous output. Everything else is freed
+     * by tf.tidy; the returned [1, S, S, 3] tensor leaves it and is owned by the caller.
      */
-    predict(input, previous = null, smoothing = 0) {
+    predict(input, previous = null, smoothing = 0, map = null) {
       return tf.tidy(() => {
-        const y = model.execute(inputTensor(input));
+        const y = model.execute(feeds(inputTensor(input), map));
         if (!outputChecked) {
           checkShape(y.shape, size, 3, 'output', label);
           outputChecked = true;
@@ -95,7 +125,15 @@ export function createGenerator(artifacts, { label = 'model' } = {}) {
       }
     },
 
+    /** The motion's state after the last frame ({map, travelled}), for the next frame elsewhere; null without noise. */
+    motionAnchor: () => (motion ? motion.anchor() : Promise.resolve(null)),
+    /** Measures the next frame from this state (another worker's last frame) instead of this one's own. */
+    setMotionAnchor(anchor) {
+      if (motion && anchor) motion.setAnchor(anchor);
+    },
+
     dispose() {
+      motion?.dispose();
       model.dispose();
     },
   };
@@ -109,8 +147,8 @@ export function createGenerator(artifacts, { label = 'model' } = {}) {
  * where no running model is kept on screen meanwhile and a warm-up only delays the first frame
  * by one whole inference; its output shape is then checked by that frame).
  */
-export async function createWarmModel(artifacts, { label, size, createPreprocessor, gl = null, warmUp = true }) {
-  const generator = createGenerator(artifacts, { label });
+export async function createWarmModel(artifacts, { label, size, noise, createPreprocessor, gl = null, warmUp = true }) {
+  const generator = createGenerator(artifacts, { label, noise });
   let preprocessor;
   try {
     if (generator.size !== size) {

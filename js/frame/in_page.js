@@ -6,10 +6,11 @@ import { createWarmModel } from './generator.js';
 
 /** Builds generator + preprocessor for `record` on `device` and warms them up: a `running`. */
 export async function loadInPage(device, record) {
-  const { input, transform } = record.meta;  // transform.low_size is made for input.size
+  const { input, transform, architecture } = record.meta;  // transform.low_size is made for input.size
   const { generator, preprocessor } = await createWarmModel(record.artifacts, {
     label: `"${record.title}"`,
     size: input.size,
+    noise: architecture?.noise,
     createPreprocessor: (size) => device.createPreprocessor(size, transform),
     gl: device.zeroCopy ? device.gl : null,
   });

@@ -2,6 +2,7 @@
 //   source (video/canvas/image) -> low_size^2 luma (area) -> 1x1 mean -> S^2 bicubic,
 //   brightness, contrast, clip, [-1, 1].
 // On the readback path only the first pass runs here and upscale.js does the rest in JS.
+// The area pass also makes the frame's motion map (GRID^2 luma, motion.js) from the same crop.
 // All numbers come from meta.transform / meta.input and the visitor's controls, as uniforms.
 
 import vertexSource from '../../glsl/fullscreen.vert.glsl';
@@ -14,6 +15,7 @@ import {
   withCleanState,
 } from './gl.js';
 import { createUpscaler } from './upscale.js';
+import { GRID } from './motion.js';
 
 const VERTEX = { file: 'glsl/fullscreen.vert.glsl', source: vertexSource };
 const shader = (file, source) => ({ file: `glsl/${file}`, source });
@@ -27,7 +29,9 @@ const MAX_TAPS = 128;  // = MAX_TAPS in preprocess_area.frag.glsl
  *     runs on the GPU; the low_size^2 image is read back (the one readback of that path, a few
  *     hundred bytes) and the mean/bicubic/brightness/contrast run in JS (upscale.js), which on
  *     a software renderer is far cheaper than a 256^2 bicubic pass plus a 256^2 readback.
- * inputPixels() copies the last run's model input into a new Float32Array.
+ * inputPixels() copies the last run's model input into a new Float32Array; motionMap() is the
+ * last run's motion map: a GRID x GRID R32F texture, or on the readback path a Float32Array
+ * (read back with the low_size^2 image, in the same readPixels: both are drawn into one target).
  * Owns its programs, textures and framebuffers (and the returned texture/array): dispose().
  */
 export function createPreprocessor(gl, { size, transform, readback = false }) {
@@ -37,7 +41,12 @@ export function createPreprocessor(gl, { size, transform, readback = false }) {
   const vao = gl.createVertexArray();
   const sourceTexture = createTexture(gl, 0, 0, [gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE], gl.LINEAR);
   const area = createProgram(gl, VERTEX, shader('preprocess_area.frag.glsl', areaSource));
-  const low = createTarget(gl, lowSize, lowSize, formats.scalar);
+  // Shader path: the low image and the motion map each in a target of its own (the upscale pass
+  // samples `low` whole); readback path: both in one, low_size^2 to the right of the map.
+  const low = createTarget(gl, readback ? GRID + lowSize : lowSize, readback ? Math.max(GRID, lowSize) : lowSize,
+    formats.scalar);
+  const motion = readback ? low : createTarget(gl, GRID, GRID, formats.scalar);
+  const lowOrigin = readback ? GRID : 0;
   let uploadedSize = [0, 0];
 
   const inShader = readback ? null : {  // the second half in GLSL (WebGL backend)
@@ -48,8 +57,9 @@ export function createPreprocessor(gl, { size, transform, readback = false }) {
   };
   const inJS = !readback ? null : {  // the second half in JS, after reading back low_size^2
     upscale: createUpscaler(lowSize, size, transform),
-    pixels: formats.float ? new Float32Array(lowSize * lowSize * 4) : new Uint8Array(lowSize * lowSize * 4),
+    pixels: formats.float ? new Float32Array(low.width * low.height * 4) : new Uint8Array(low.width * low.height * 4),
     low: new Float32Array(lowSize * lowSize),
+    motion: new Float32Array(GRID * GRID),
     last: new Float32Array(size * size),  // the upscaler's array from the last run
   };
 
@@ -66,25 +76,26 @@ export function createPreprocessor(gl, { size, transform, readback = false }) {
     return [width, height];
   }
 
-  function pass(target, { program, uniforms }, setUniforms) {
+  function pass(target, { program, uniforms }, setUniforms, [x, y, width, height] = [0, 0, target.width, target.height]) {
     gl.bindFramebuffer(gl.FRAMEBUFFER, target.framebuffer);
-    gl.viewport(0, 0, target.width, target.height);
+    gl.viewport(x, y, width, height);
     gl.useProgram(program);
     setUniforms(uniforms);
     drawFullscreen(gl, vao);
   }
 
-  function areaPass(element, mirror) {
-    const [width, height] = upload(element);
-    pass(low, area, (u) => {
+  /** The frame's crop, area-averaged to side^2 at `origin` (x) in `target`. */
+  function areaPass([width, height], mirror, target, side, origin) {
+    pass(target, area, (u) => {
       bindTexture(gl, 0, sourceTexture, u.u_source);
       gl.uniform4f(u.u_crop, ...centreSquare(width, height));
       gl.uniform3f(u.u_luma, ...transform.luma);
       gl.uniform1f(u.u_mirror, mirror ? 1 : 0);
-      gl.uniform1f(u.u_lowSize, lowSize);
-      const footprintPx = Math.min(width, height) / lowSize;
+      gl.uniform1f(u.u_lowSize, side);
+      gl.uniform2f(u.u_origin, origin, 0);
+      const footprintPx = Math.min(width, height) / side;
       gl.uniform1i(u.u_taps, Math.min(MAX_TAPS, Math.max(1, Math.ceil(footprintPx))));
-    });
+    }, [origin, 0, side, side]);
   }
 
   function upscaleInShader({ brightness, contrast }) {
@@ -107,9 +118,11 @@ export function createPreprocessor(gl, { size, transform, readback = false }) {
   function readBackAndUpscale(params) {
     gl.bindFramebuffer(gl.FRAMEBUFFER, low.framebuffer);
     const type = formats.float ? gl.FLOAT : gl.UNSIGNED_BYTE;
-    gl.readPixels(0, 0, lowSize, lowSize, gl.RGBA, type, inJS.pixels);
+    gl.readPixels(0, 0, low.width, low.height, gl.RGBA, type, inJS.pixels);
     const scale = formats.float ? 1 : 1 / 255;
-    for (let i = 0; i < inJS.low.length; i++) inJS.low[i] = inJS.pixels[i * 4] * scale;
+    const at = (x, y) => inJS.pixels[(y * low.width + x) * 4] * scale;
+    for (let y = 0; y < lowSize; y++) for (let x = 0; x < lowSize; x++) inJS.low[y * lowSize + x] = at(lowOrigin + x, y);
+    for (let y = 0; y < GRID; y++) for (let x = 0; x < GRID; x++) inJS.motion[y * GRID + x] = at(x, y);
     inJS.last = inJS.upscale(inJS.low, params);
     return inJS.last;
   }
@@ -130,7 +143,9 @@ export function createPreprocessor(gl, { size, transform, readback = false }) {
     /** Runs the transform on the element's current frame. params: {brightness, contrast, mirror}. */
     run(element, { brightness = 0, contrast = 1, mirror = false } = {}) {
       return withCleanState(gl, () => {
-        areaPass(element, mirror);
+        const frameSize = upload(element);
+        areaPass(frameSize, mirror, low, lowSize, lowOrigin);
+        areaPass(frameSize, mirror, motion, GRID, 0);
         return readback ? readBackAndUpscale({ brightness, contrast }) : upscaleInShader({ brightness, contrast });
       });
     },
@@ -141,9 +156,13 @@ export function createPreprocessor(gl, { size, transform, readback = false }) {
     inputPixels() {
       return readback ? inJS.last.slice() : readShaderOutput();
     },
+    motionMap() {
+      return readback ? inJS.motion : motion.texture;
+    },
     dispose() {
       gl.deleteProgram(area.program);
       low.dispose();
+      if (motion !== low) motion.dispose();
       gl.deleteTexture(sourceTexture);
       gl.deleteVertexArray(vao);
       if (inShader) {

@@ -3,6 +3,7 @@
 // workers (frame/worker.js, on an OffscreenCanvas).
 
 import { centreSquare, sourceSize } from './crop.js';
+import { GRID } from './motion.js';
 import { createUpscaler } from './upscale.js';
 
 const MAX_CROP = 512;  // the crop is drawn at its own size (at most this), then box-averaged exactly
@@ -24,6 +25,30 @@ function areaTaps(n, lowSize) {
   return taps;
 }
 
+/** An exact area average of the n x n RGBA pixels' luma to side x side, through `rows` (n x side). */
+function areaAverage(pixels, n, [taps, side], luma, rows, out) {
+  const [wr, wg, wb] = luma;
+  for (let y = 0; y < n; y++) {
+    for (let o = 0; o < side; o++) {
+      const [first, weights] = taps[o];
+      let sum = 0;
+      for (let k = 0; k < weights.length; k++) {
+        const i = (y * n + first + k) * 4;
+        sum += weights[k] * (wr * pixels[i] + wg * pixels[i + 1] + wb * pixels[i + 2]);
+      }
+      rows[y * side + o] = sum / 255;
+    }
+  }
+  for (let oy = 0; oy < side; oy++) {
+    const [first, weights] = taps[oy];
+    for (let ox = 0; ox < side; ox++) {
+      let sum = 0;
+      for (let k = 0; k < weights.length; k++) sum += weights[k] * rows[(first + k) * side + ox];
+      out[oy * side + ox] = sum;
+    }
+  }
+}
+
 const pageCanvas = () => document.createElement('canvas');
 
 /**
@@ -38,10 +63,10 @@ export function createCanvasPreprocessor({ size, transform, createCanvas = pageC
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   const upscale = createUpscaler(lowSize, size, transform);
   const low = new Float32Array(lowSize * lowSize);
-  const [wr, wg, wb] = transform.luma;
+  const motion = new Float32Array(GRID * GRID);  // the frame's motion map (motion.js)
   let n = 0;
-  let taps = null;
-  let rows = null;  // n rows x lowSize columns after the horizontal pass
+  let sizes = null;  // [taps, side] for the low image and for the motion map
+  let rows = null;   // n rows x side columns after the horizontal pass
   let last = new Float32Array(size * size);
 
   return {
@@ -51,35 +76,22 @@ export function createCanvasPreprocessor({ size, transform, createCanvas = pageC
       const side = Math.min(MAX_CROP, Math.min(width, height));
       if (side !== n) {
         n = canvas.width = canvas.height = side;
-        taps = areaTaps(n, lowSize);
-        rows = new Float32Array(n * lowSize);
+        sizes = { low: [areaTaps(n, lowSize), lowSize], motion: [areaTaps(n, GRID), GRID] };
+        rows = new Float32Array(n * Math.max(lowSize, GRID));
       }
       ctx.imageSmoothingEnabled = true;
       ctx.imageSmoothingQuality = 'high';
       ctx.setTransform(mirror ? -1 : 1, 0, 0, 1, mirror ? n : 0, 0);
       ctx.drawImage(element, x0 * width, y0 * height, w * width, h * height, 0, 0, n, n);
       const pixels = ctx.getImageData(0, 0, n, n).data;
-      for (let y = 0; y < n; y++) {
-        for (let o = 0; o < lowSize; o++) {
-          const [first, weights] = taps[o];
-          let sum = 0;
-          for (let k = 0; k < weights.length; k++) {
-            const i = (y * n + first + k) * 4;
-            sum += weights[k] * (wr * pixels[i] + wg * pixels[i + 1] + wb * pixels[i + 2]);
-          }
-          rows[y * lowSize + o] = sum / 255;
-        }
-      }
-      for (let oy = 0; oy < lowSize; oy++) {
-        const [first, weights] = taps[oy];
-        for (let ox = 0; ox < lowSize; ox++) {
-          let sum = 0;
-          for (let k = 0; k < weights.length; k++) sum += weights[k] * rows[(first + k) * lowSize + ox];
-          low[oy * lowSize + ox] = sum;
-        }
-      }
+      areaAverage(pixels, n, sizes.low, transform.luma, rows, low);
+      areaAverage(pixels, n, sizes.motion, transform.luma, rows, motion);
       last = upscale(low, { brightness, contrast });
       return last;
+    },
+    /** The last run's motion map: GRID x GRID luma in [0, 1] (owned here, valid until the next run). */
+    motionMap() {
+      return motion;
     },
     /** A copy of the last run's model input (S*S values in [-1, 1], row 0 = top). */
     inputPixels() {

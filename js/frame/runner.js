@@ -43,7 +43,7 @@ export function createFrameRunner({ stats, onShown }) {
     const t0 = performance.now();
     const input = running.preprocessor.run(element, frame);  // R32F texture on tf.js's context
     const t1 = performance.now();
-    const out = running.generator.predict(input, previous, previous ? frame.smoothing : 0);
+    const out = running.generator.predict(input, previous, previous ? frame.smoothing : 0, running.preprocessor.motionMap());
     const t2 = performance.now();
     const { gl } = device;
     inflight = {
@@ -76,7 +76,7 @@ export function createFrameRunner({ stats, onShown }) {
     const t0 = performance.now();
     const input = running.preprocessor.run(element, frame);  // Float32Array of S*S
     const t1 = performance.now();
-    const out = running.generator.predict(input, previous, previous ? frame.smoothing : 0);
+    const out = running.generator.predict(input, previous, previous ? frame.smoothing : 0, running.preprocessor.motionMap());
     return out.data().then((values) => {
       const t2 = performance.now();
       device.display.draw(values, running.size, frame.showInput ? input : null);

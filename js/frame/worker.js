@@ -5,11 +5,13 @@
 // the output and the input go back as transferred Float32Arrays.
 //
 // Messages in:  {type: 'init', wasmPaths}
-//               {type: 'load', id, artifacts, size, transform, label, warmUp}
+//               {type: 'load', id, artifacts, size, transform, noise, label, warmUp}
 //               {type: 'unload', id}
-//               {type: 'frame', id, seq, bitmap, params: {brightness, contrast, mirror}}
+//               {type: 'frame', id, seq, bitmap, params: {brightness, contrast, mirror}, anchor}
 // Messages out: {type: 'ready'} | {type: 'loaded' or 'unloaded', id, memory} | {type: 'frame', seq,
-//               output, input, ms, memory} | {type: 'error', id?, seq?, message}
+//               output, input, anchor, ms, memory} | {type: 'error', id?, seq?, message}
+// `anchor` ({map, travelled} or null): the motion's state after the last frame shown, wherever it
+// ran, so that the noise texture follows one chain of measurements across the workers.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -28,9 +30,9 @@ async function init({ wasmPaths }) {
   await tf.ready();
 }
 
-async function load({ id, artifacts, size, transform, label, warmUp }) {
+async function load({ id, artifacts, size, transform, noise, label, warmUp }) {
   const createPreprocessor = (s) => createCanvasPreprocessor({ size: s, transform, createCanvas: offscreen });
-  models.set(id, await createWarmModel(artifacts, { label, size, createPreprocessor, warmUp }));
+  models.set(id, await createWarmModel(artifacts, { label, size, noise, createPreprocessor, warmUp }));
 }
 
 function unload({ id }) {
@@ -40,23 +42,25 @@ function unload({ id }) {
   model?.preprocessor.dispose();
 }
 
-async function frame({ id, seq, bitmap, params }) {
+async function frame({ id, seq, bitmap, params, anchor }) {
   const model = models.get(id);
   try {
     if (!model) throw new Error('the model was replaced before this frame ran');
     const t0 = performance.now();
     const input = model.preprocessor.run(bitmap, params).slice();  // ours to transfer
     const t1 = performance.now();
-    const out = model.generator.predict(input);
+    model.generator.setMotionAnchor(anchor);
+    const out = model.generator.predict(input, null, 0, model.preprocessor.motionMap());
     let output;
     try {
       output = await out.data();
     } finally {
       out.dispose();
     }
+    const next = await model.generator.motionAnchor();
     const t2 = performance.now();
     const ms = { preprocess: t1 - t0, inference: t2 - t1 };
-    self.postMessage({ type: 'frame', seq, output, input, ms, memory: tf.memory() },
+    self.postMessage({ type: 'frame', seq, output, input, anchor: next, ms, memory: tf.memory() },
       [output.buffer, input.buffer]);
   } finally {
     bitmap.close();

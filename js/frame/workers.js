@@ -126,7 +126,8 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
     async load(record, { warmUp = true } = {}) {
       const id = nextModelId++;
       const { input, transform } = record.meta;
-      const message = { type: 'load', id, artifacts: record.artifacts, size: input.size, transform, label: `"${record.title}"`, warmUp };
+      const message = { type: 'load', id, artifacts: record.artifacts, size: input.size, transform,
+        noise: record.meta.architecture?.noise, label: `"${record.title}"`, warmUp };
       live.set(id, message);
       const loads = await Promise.allSettled(everyWorker().map((h) => h.request(id, message)));
       const failed = loads.find((l) => l.status === 'rejected');
@@ -153,6 +154,8 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
       let nextShown = 0;     // the frame to show next: frames are shown in the order taken
       let dropBelow = 0;     // frames numbered below this were released, never shown
       let previous = null;   // the last output shown, while smoothing is on
+      let anchor = null;     // the motion's state after the latest frame back (worker.js), and its number
+      let anchorSeq = -1;
       const sent = new Map();  // seq -> {frame, size, t0}
       const done = new Map();  // seq -> a worker's reply, or null (failed)
 
@@ -161,6 +164,7 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
         handle.busy = false;
         if (data.memory) handle.memory = data.memory;
         if (data.type !== 'frame') onError(data.message);
+        else if (data.anchor && data.seq > anchorSeq) [anchor, anchorSeq] = [data.anchor, data.seq];
         done.set(data.seq, data.type === 'frame' ? data : null);
       };
 
@@ -178,6 +182,7 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
         stats.stage('preprocess', reply.ms.preprocess);
         stats.stage('inference', reply.ms.inference);
         stats.stage('display', t1 - t0);
+        stats.noise(reply.anchor?.travelled);
         onShown(t1);
         join();  // the first frame is out: now the other workers may take the CPU to start
       }
@@ -213,7 +218,7 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
           }
           sent.set(seq, { frame, size: running.size });
           const params = { brightness: frame.brightness, contrast: frame.contrast, mirror: frame.mirror };
-          handle.worker.postMessage({ type: 'frame', id: running.id, seq, bitmap, params }, [bitmap]);
+          handle.worker.postMessage({ type: 'frame', id: running.id, seq, bitmap, params, anchor }, [bitmap]);
         },
 
         /** Frames in flight are dropped when they come back (a model swap). */

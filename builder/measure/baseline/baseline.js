@@ -59,7 +59,9 @@ async function main() {
       const low = tf.image.resizeBilinear(gray, [lowSize, lowSize]);
       const up = tf.image.resizeBilinear(low, [size, size]);  // (size, size, 1)
       const input = tf.expandDims(tf.sub(tf.mul(up, 2), 1), 0);
-      const output = firstTensor(model.predict(input));  // (1, size, size, 3) in [-1, 1]
+      // A model with a noise texture also takes where it goes: left where it was trained.
+      const feeds = model.inputs.length > 1 ? { gray: input, noise_shift: tf.zeros([2], 'int32') } : input;
+      const output = firstTensor(model.execute(feeds));  // (1, size, size, 3) in [-1, 1]
       return tf.clipByValue(tf.div(tf.add(tf.squeeze(output, [0]), 1), 2), 0, 1);
     });
     await tf.browser.toPixels(image, canvas);

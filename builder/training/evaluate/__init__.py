@@ -42,10 +42,33 @@ def references_for(theme_or_folder: str, params, cache_dir: Path, count: int | N
     return ev.targets(held_out[:half], params), ev.targets(held_out[half:2 * half], params), others
 
 
-def _batched(model, batch: int = 8):
-    def generate(x: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.asarray(model(x[i:i + batch])) for i in range(0, len(x), batch)])
+def _generate(run, noise_side: int | None, size: int, batch: int = 8):
+    """The Judge's generate(x, moved=None) from run(x, noise_shift=None): stills in batches; a pan
+    frame by frame, the noise pattern moved with the scene (`moved`: px per frame, motion.py)."""
+    from builder.training import motion
+
+    def generate(x: np.ndarray, moved: np.ndarray | None = None) -> np.ndarray:
+        if moved is None or noise_side is None:
+            return np.concatenate([run(x[i:i + batch]) for i in range(0, len(x), batch)])
+        return np.concatenate([run(x[i:i + 1], motion.noise_shift(m, size, noise_side)) for i, m in enumerate(moved)])
     return generate
+
+
+def _keras_run(generator):
+    """run(x, noise_shift=None) of a Keras generator: its stored pattern rolled as the exported
+    graph moves it (noise.moved_pattern), put back after each call. Also: the pattern's side."""
+    patterns = [v for v in generator.non_trainable_variables if v.name == "pattern"]
+    stored = [p.numpy() for p in patterns]
+
+    def run(x: np.ndarray, noise_shift=None) -> np.ndarray:
+        try:
+            for p, values in zip(patterns, stored):
+                p.assign(values if noise_shift is None else np.roll(values, tuple(int(s) for s in noise_shift), (0, 1)))
+            return generator(x, training=False).numpy()
+        finally:
+            for p, values in zip(patterns, stored):
+                p.assign(values)
+    return run, (int(patterns[0].shape[0]) if patterns else None)
 
 
 def build_psnr(site_dir: Path, name: str) -> float | None:
@@ -97,8 +120,8 @@ def evaluate_model(model_dir: Path, *, site_dir: Path, cache_dir: Path) -> dict:
         bar.update()
         judge = Judge.prepare(params, own, spare, others)
         bar.update()
-        card = judge.score(_batched(load_saved_model(model_dir / "saved_model")),
-                           build_psnr(site_dir, model_dir.name))
+        run = load_saved_model(model_dir / "saved_model")
+        card = judge.score(_generate(run, run.noise_side, params.size), build_psnr(site_dir, model_dir.name))
         bar.update()
     result = {"model": model_dir.name, "theme": meta["theme"], "steps": meta.get("steps"), **public(card),
               "anchors": judge.anchors()}
@@ -123,7 +146,7 @@ def evaluate_run(run_dir: Path, *, cache_dir: Path) -> dict:
     cards = {}
     for step in tqdm(steps, desc=f"evaluate {run.dir.name}", unit="ckpt"):
         _, generator, _ = load_generator(run, step)
-        cards[step] = judge.score(_batched(lambda x, g=generator: g(x, training=False).numpy()))
+        cards[step] = judge.score(_generate(*_keras_run(generator), params.size))
     best = min(cards, key=lambda s: rank_key(cards[s]))
     result = {"run": str(run.dir), "theme": dataset_name, "best_step": best,
               "rule": "most targets met, then the lowest mean of likeness and likeness_fine",

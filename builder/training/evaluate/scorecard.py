@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from builder.training import motion
 from builder.training.evaluate import inputs as ev
 from builder.training.evaluate import metrics as m
+from builder.training.transform import LUMA
 
 REFERENCES = 24  # per reference set
 FINE_LEVELS = (0, 1)  # 256 and 128 px: the invented texture
@@ -55,6 +57,7 @@ class Judge:
     labels: list[str]
     inputs: np.ndarray  # (n, S, S, 1): the photographs through the transform
     pans: list[np.ndarray]  # each (frames, S, S, 1)
+    pan_moves: list[np.ndarray]  # each (frames, 2): how far its scene moved, as the runtime estimates it (motion.py)
     pan_travel: list[float]  # how far each pan's own photograph travels (the anchor of moves_with_scene)
     input_travel: float  # the same figure for the soft input itself: what the transform leaves to follow
     reachable_travel: float  # and for detail invented from the soft input's blurred values (see _invented)
@@ -70,10 +73,11 @@ class Judge:
         """own/spare: two disjoint sets of the theme's references; others: theme -> references."""
         rng = np.random.default_rng(0)
         labels, photos = ev.photo_crops()
-        pans, pan_travel = [], []
+        pans, pan_moves, pan_travel = [], [], []
         for name in ev.PAN_PHOTOS:
             clip = ev.pan_clip(ev.skimage_photo(name), params.size)
             pans.append(ev.camera_inputs(list(clip), params))
+            pan_moves.append(motion.travelled([motion.motion_map(frame, LUMA) for frame in clip], params.size))
             pan_travel.append(m.travel(clip / 127.5 - 1.0, ev.PAN_SHIFT))
         own_patches = m.level_patches(own, rng)
         floor = m.swd_per_level(own_patches, m.level_patches(spare, rng))
@@ -85,13 +89,16 @@ class Judge:
         reachable_travel = float(np.median([m.travel(_invented(p), ev.PAN_SHIFT) / t
                                             for p, t in zip(pans, pan_travel)]))
         reference_colour = float(np.median([m.colourfulness(y) for y in own]))
-        return cls(params, labels, ev.camera_inputs(photos, params), pans, pan_travel, input_travel,
+        return cls(params, labels, ev.camera_inputs(photos, params), pans, pan_moves, pan_travel, input_travel,
                    reachable_travel, own, own_patches, floor, ceiling, list(others), reference_colour)
 
     def score(self, generate, psnr_db: float | None = None) -> dict:
-        """generate: (n, S, S, 1) -> (n, S, S, 3), both in [-1, 1]. Returns the scorecard."""
+        """generate(x, moved=None): (n, S, S, 1) -> (n, S, S, 3), both in [-1, 1]; for a pan, `moved`
+        ((n, 2) px) says how far the scene had moved at each frame, so that a generator's noise
+        texture moves with it as it does in the browser. Returns the scorecard."""
         outputs = generate(self.inputs)
-        return {**self.figures(outputs, [generate(p) for p in self.pans], psnr_db), "outputs": outputs}
+        pan_outputs = [generate(p, moved) for p, moved in zip(self.pans, self.pan_moves)]
+        return {**self.figures(outputs, pan_outputs, psnr_db), "outputs": outputs}
 
     def figures(self, outputs: np.ndarray, pan_outputs: list[np.ndarray], psnr_db: float | None = None) -> dict:
         """The figures of outputs already made (the self-checks plant defects in them)."""
@@ -119,6 +126,12 @@ class Judge:
         card["passes"] = {k: meets(card[k], *TARGETS[k]) for k in TARGETS}
         return card
 
+    def pan_motion_error(self) -> float:
+        """The worst error, in px, of the runtime's motion estimate (what moves the noise texture)
+        on the pans, whose scenes truly move PAN_SHIFT px a frame to the left."""
+        truth = [np.stack([np.zeros(len(m_)), -ev.PAN_SHIFT * np.arange(len(m_))], axis=1) for m_ in self.pan_moves]
+        return float(max(np.abs(moved - true).max() for moved, true in zip(self.pan_moves, truth)))
+
     def anchors(self) -> dict:
         return {"floor_swd_per_level": [round(v, 3) for v in self.floor],
                 "ceiling_swd_per_level": [round(v, 3) for v in self.ceiling],
@@ -126,6 +139,7 @@ class Judge:
                 "fine_levels_px": [m.pyramid_sizes(self.params.size)[i] for i in FINE_LEVELS],
                 "photos": len(self.labels), "references": len(self.references),
                 "pans": len(self.pans), "pan_shift_px": ev.PAN_SHIFT,
+                "pan_motion_error_px": round(self.pan_motion_error(), 3),
                 "soft_input_moves_with_scene": round(self.input_travel, 4),
                 "invented_from_blurred_input_moves_with_scene": round(self.reachable_travel, 4),
                 "reference_colourfulness": round(self.reference_colour, 4)}
