@@ -182,6 +182,12 @@ export function createApp(config, ui, query) {
          * training's transform; on WebGL it reads the texture back (one counted readback).
          */
         inputPixels: () => runtime.inputPixels(),
+        /**
+         * A Promise of [dy, dx]: how far the last frame's noise texture had moved with the scene
+         * (model-input px, mod its size; js/frame/motion.js), or null for a model without one.
+         * In the page it reads two small tensors back (counted readbacks).
+         */
+        noiseTravelled: () => runtime.noiseTravelled(),
         /** The generated picture as shown, a PNG Blob at the model's size (after the next frame). */
         snapshot: gallery.api.snapshot,
         /** A WebM Blob of `seconds` of the output. */

@@ -250,6 +250,9 @@ export function createRuntime({ wasmPaths, workerUrl, requestedBackend, requeste
     /** A copy of the running model's last input (S*S floats in [-1, 1], row 0 = top), or null. */
     inputPixels() { return running ? running.inputPixels() : null; },
 
+    /** How far the running model's noise texture has moved with the scene: Promise of [dy, dx] or null. */
+    noiseTravelled() { return running ? running.noiseTravelled() : Promise.resolve(null); },
+
     snapshot() {
       const memory = betweenFrames || (device ? device.memory() : { numTensors: null, numBytes: null });
       return {

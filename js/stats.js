@@ -16,7 +16,6 @@ export function createStats() {
   let firstFrameMs = null;
   let gpuMs = null;
   let lastCounts = null;
-  let noiseTravelled = null;
 
   function push(list, value) {
     list.push(value);
@@ -41,13 +40,6 @@ export function createStats() {
     /** Time from submitting a frame to the GPU finishing it (WebGL only), in ms. */
     gpu(ms) {
       gpuMs = gpuMs == null ? ms : SMOOTHING * gpuMs + (1 - SMOOTHING) * ms;
-    },
-    /**
-     * How far the shown frame's noise texture has travelled with the scene ([dy, dx] model-input
-     * px, mod its size: motion.js), where it comes to the page without a readback (frame workers).
-     */
-    noise(travelled) {
-      noiseTravelled = travelled ? Array.from(travelled, (v) => Math.round(v * 100) / 100) : null;
     },
     /** Marks a generated frame as displayed. */
     frameDisplayed(now = performance.now()) {
@@ -77,7 +69,6 @@ export function createStats() {
         },
         gpuMs: gpuMs == null ? null : Math.round(gpuMs * 10) / 10,
         firstFrameMs: firstFrameMs == null ? null : Math.round(firstFrameMs),
-        noiseTravelledPx: noiseTravelled,
       };
     },
   };

@@ -179,22 +179,26 @@ def pan_y4m(path, *, width=320, height=240, step=3, frames=60, fps=30):
     return path
 
 
-def test_frame_workers_move_the_texture_with_a_panning_camera(playwright_driver, server, tmp_path):
-    """The frame workers' chain, in Chromium: as the camera pans right, the scene moves left in
-    the frame and, the page mirroring a camera that faces the visitor, right on the screen; the
-    shown frame's noise travels right, at about the camera's rate, and not up or down."""
+@pytest.mark.parametrize("query", ["?backend=wasm&workers=2", "?backend=webgl", "?backend=wasm&workers=0"],
+                         ids=["workers", "webgl", "wasm"])
+def test_the_texture_moves_with_a_panning_camera(playwright_driver, server, tmp_path, query):
+    """In Chromium, on each device (the frame workers' chain, WebGL's tensors, wasm in the page):
+    as the camera pans right, the scene moves left in the frame and, the page mirroring a camera
+    that faces the visitor, right on the screen; the noise texture travels right, at about the
+    camera's rate, and not up or down."""
     browser = launch_chromium(playwright_driver, pan_y4m(tmp_path / "pan.y4m"))
     try:
         context = new_context(browser, camera=True)
-        demo = open_demo(context, server + "?backend=wasm&workers=2")
+        demo = open_demo(context, server + query)
         demo.wait_ready()
         config = json.loads(demo.page.locator("#runtime-config").text_content())
         size = next(m for m in config["models"] if m["name"] == config["defaultModel"])["meta"]["input"]["size"]
         rate = 3 * 30 * size / 240  # model px a second
         samples = []
         for _ in range(12):
-            stats = demo.wait_more_frames(1)
-            samples.append((demo.page.evaluate("() => performance.now()") / 1000, stats["noiseTravelledPx"]))
+            demo.wait_more_frames(1)
+            samples.append(demo.page.evaluate(
+                "async () => [performance.now() / 1000, await window.demo.noiseTravelled()]"))
         steps = []
         for (t0, a), (t1, b) in zip(samples[:-1], samples[1:]):
             dy, dx = ((np.asarray(b) - a + size / 2) % size - size / 2)  # kept mod size

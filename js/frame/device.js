@@ -9,7 +9,7 @@
 //   cpu / webgpu - a readback device in the page (device_readback.js).
 // Every device: {name, zeroCopy, canvas, gl, workers, load(record, {warmUp}) -> running,
 // createRunner(), memory(), dispose()}, and the frame workers' complete(); `running` is
-// {record, size, inputPixels(), dispose()}. (warmUp: false lets the frame workers skip the
+// {record, size, inputPixels(), noiseTravelled(), dispose()}. (warmUp: false lets the frame workers skip the
 // warm-up run; the other devices always warm up.)
 
 import { probeWebGL } from './gl.js';

@@ -20,6 +20,10 @@ export async function loadInPage(device, record) {
     preprocessor,
     size: generator.size,
     inputPixels: () => preprocessor.inputPixels(),
+    noiseTravelled: async () => {  // reads the motion's two small tensors back
+      const anchor = await generator.motionAnchor();
+      return anchor ? Array.from(anchor.travelled) : null;
+    },
     dispose() {
       generator.dispose();
       preprocessor.dispose();

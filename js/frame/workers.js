@@ -103,6 +103,7 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
   const display = createCanvasDisplay(canvas);
   let nextModelId = 0;
   let lastInput = null;  // the model input of the last frame shown
+  let lastTravelled = null;  // how far its noise texture had moved with the scene (motion.js), or null
 
   const device = {
     name: 'wasm',
@@ -136,6 +137,7 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
         id,
         size: input.size,
         inputPixels: () => (lastInput ? lastInput.slice() : null),
+        noiseTravelled: async () => (lastTravelled ? Array.from(lastTravelled) : null),
         dispose: () => {
           live.delete(id);
           everyWorker().forEach((h) => h.worker.postMessage({ type: 'unload', id }));
@@ -177,12 +179,12 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
         }
         previous = frame.smoothing > 0 ? output : null;
         lastInput = reply.input;
+        lastTravelled = reply.anchor?.travelled ?? null;
         display.draw(output, size, frame.showInput ? reply.input : null);
         const t1 = performance.now();
         stats.stage('preprocess', reply.ms.preprocess);
         stats.stage('inference', reply.ms.inference);
         stats.stage('display', t1 - t0);
-        stats.noise(reply.anchor?.travelled);
         onShown(t1);
         join();  // the first frame is out: now the other workers may take the CPU to start
       }
