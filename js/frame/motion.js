@@ -6,7 +6,7 @@
 // In tf.js ops on whichever backend runs the model, so on the WebGL device nothing is read back:
 // the camera crop's luma, area-averaged to GRID x GRID by the preprocessor, is normalised and its
 // centre matched against the next frame's map at every whole shift up to REACH grid px each way
-// (one convolution for the cross-correlation, one for the windows' energies), the best match
+// (one matrix product for the cross-correlation, sums of squares for the windows' energies), the best match
 // refined by the quadratic surface through its neighbours, accumulated, and turned into the int32 [dy, dx] the graph's
 // `noise_shift` input takes.
 
@@ -43,12 +43,35 @@ function refine(at) {
   return tf.where(maximum, vertex, tf.zerosLike(vertex));
 }
 
+/**
+ * [SPAN, SPAN] normalised cross-correlation of `previous`'s centre with `current` at every shift
+ * (motion.py's match), as one matrix product. A convolution with the 48 x 48 centre as its filter
+ * is the direct form, but tf.js wasm runs a one-channel filter that large at 4.2 ms a frame (and
+ * its gathers at ~55 ns an element): this form takes about 1 ms, in slices, a product and sums.
+ * columns[:, j] = current[:, j : j + INNER] (the map's columns seen at column shift j); the product
+ * with the centre gives, for each j, row r of the centre against row k of the map; summed along
+ * the diagonals k = i + r (a reshape skews them into columns), the correlation at shift (i, j).
+ * The windows' energies: each row's sum of squares at each j, summed over INNER rows by a cumsum.
+ */
+function correlation(previous, current) {
+  const across = tf.transpose(tf.reshape(current, [GRID, GRID]));  // [column, row]
+  const centre = tf.reshape(tf.slice(previous, [0, REACH, REACH, 0], [1, INNER, INNER, 1]), [INNER, INNER]);
+  // [c, j, k] = map[k][j + c]; laid out for a product without a transposed operand (5x slower in wasm).
+  const columns = tf.stack(Array.from({ length: SPAN }, (_, j) => tf.slice(across, [j, 0], [INNER, GRID])), 1);
+  const products = tf.matMul(centre, tf.reshape(columns, [INNER, SPAN * GRID]));  // [r, (j, k)]
+  const perShift = tf.reshape(tf.transpose(tf.reshape(products, [INNER, SPAN, GRID]), [1, 0, 2]), [SPAN, INNER * GRID]);
+  // Row r of [r, k] flattened at a stride of GRID + 1 instead of GRID: entry (r, i) is (r, k = i + r).
+  const skewed = tf.reshape(tf.pad(perShift, [[0, 0], [0, INNER]]), [SPAN, INNER, GRID + 1]);
+  const cross = tf.sum(tf.slice(skewed, [0, 0, 0], [SPAN, INNER, SPAN]), 1);  // [j, i]
+  const rowEnergy = tf.pad(tf.cumsum(tf.sum(tf.square(columns), 0), 1), [[0, 0], [1, 0]]);  // [j, 1 + k]
+  const energy = tf.sub(tf.slice(rowEnergy, [0, INNER], [SPAN, SPAN]), tf.slice(rowEnergy, [0, 0], [SPAN, SPAN]));
+  const scores = tf.div(cross, tf.sqrt(tf.maximum(tf.mul(energy, tf.sum(tf.square(centre))), 1e-12)));
+  return tf.transpose(scores);  // [i, j]
+}
+
 /** [dy, dx] in model-input px: how far the content moved from `previous` to `current` (both normalised). */
 function moved(previous, current, size) {
-  const centre = tf.slice(previous, [0, REACH, REACH, 0], [1, INNER, INNER, 1]);
-  const cross = tf.conv2d(current, tf.reshape(centre, [INNER, INNER, 1, 1]), 1, 'valid');
-  const energy = tf.conv2d(tf.square(current), tf.ones([INNER, INNER, 1, 1]), 1, 'valid');
-  const scores = tf.reshape(tf.div(cross, tf.sqrt(tf.maximum(tf.mul(energy, tf.sum(tf.square(centre))), 1e-12))), [SPAN, SPAN]);
+  const scores = correlation(previous, current);
   const best = tf.argMax(tf.reshape(scores, [-1]));
   const int = (n) => tf.scalar(n, 'int32');  // a bare number would make the sum float32
   const [i, j] = [tf.floorDiv(best, int(SPAN)), tf.mod(best, int(SPAN))];
