@@ -11,7 +11,7 @@ import pytest
 
 from builder import REPO_ROOT
 from builder.measure.browser import launch_chromium, new_context, open_demo
-from builder.measure.camera_clip import rgb_to_yuv420
+from builder.measure.camera_clip import write_y4m
 from builder.site.convert import convert_saved_model, load_saved_model, run_in_tfjs
 from builder.tfenv import tensorflow
 from builder.training import motion
@@ -171,12 +171,7 @@ def pan_y4m(path, *, width=320, height=240, step=3, frames=60, fps=30):
     """A camera panning right across the astronaut photograph, `step` camera px a frame."""
     image = ev.skimage_photo("astronaut.png")
     top = (image.shape[0] - height) // 2
-    with path.open("wb") as out:
-        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode("ascii"))
-        for t in range(frames):
-            out.write(b"FRAME\n")
-            out.write(rgb_to_yuv420(np.ascontiguousarray(image[top:top + height, t * step:t * step + width])))
-    return path
+    return write_y4m(path, [image[top:top + height, t * step:t * step + width] for t in range(frames)], fps=fps)
 
 
 @pytest.mark.parametrize("query", ["?backend=wasm&workers=2", "?backend=webgl", "?backend=wasm&workers=0"],

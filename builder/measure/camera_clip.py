@@ -51,15 +51,22 @@ def rgb_to_yuv420(rgb: np.ndarray) -> bytes:
     return b"".join(np.clip(np.rint(p), 0, 255).astype(np.uint8).tobytes() for p in planes)
 
 
-def write_fake_camera_y4m(path: Path, *, width: int = 320, height: int = 240, fps: int = 30,
-                          frames: int = 90) -> Path:
-    """Write the fake camera clip as a y4m file for --use-file-for-fake-video-capture."""
+def write_y4m(path: Path, frames, *, fps: int = 30) -> Path:
+    """Write (n, height, width, 3) uint8 RGB frames as a y4m file for --use-file-for-fake-video-capture."""
+    frames = np.asarray(frames)
+    height, width = frames.shape[1:3]
     if width % 2 or height % 2:
         raise ValueError(f"y4m 4:2:0 needs even sizes, got {width}x{height}")
     path = Path(path)
     with path.open("wb") as out:
         out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode("ascii"))
-        for frame in fake_camera_frames(width, height, frames):
+        for frame in frames:
             out.write(b"FRAME\n")
-            out.write(rgb_to_yuv420(frame))
+            out.write(rgb_to_yuv420(np.ascontiguousarray(frame)))
     return path
+
+
+def write_fake_camera_y4m(path: Path, *, width: int = 320, height: int = 240, fps: int = 30,
+                          frames: int = 90) -> Path:
+    """Write the fake camera clip as a y4m file for --use-file-for-fake-video-capture."""
+    return write_y4m(path, fake_camera_frames(width, height, frames), fps=fps)

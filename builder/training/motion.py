@@ -25,14 +25,13 @@ DEAD_ZONE = 0.05  # grid px: smaller moves are the camera's noise, not the scene
 
 
 def motion_map(crop: np.ndarray, luma) -> np.ndarray:
-    """(n, n, 3) uint8 square camera crop -> (GRID, GRID) luma in [0, 1], area-averaged exactly."""
-    from PIL import Image
+    """(n, n, 3) uint8 square camera crop -> (GRID, GRID) luma in [0, 1], area-averaged exactly
+    (the input transform's area weights, as the runtime's area pass)."""
+    from builder.training.transform import area_matrix
 
     gray = (np.asarray(crop, np.float64) @ np.asarray(luma, np.float64)) / 255.0
-    n = gray.shape[0]
-    if n % GRID == 0:
-        return gray.reshape(GRID, n // GRID, GRID, n // GRID).mean(axis=(1, 3))
-    return np.asarray(Image.fromarray(gray.astype(np.float32), "F").resize((GRID, GRID), Image.BOX), np.float64)
+    weights = area_matrix(gray.shape[0], GRID).astype(np.float64)  # (GRID, n)
+    return weights @ gray @ weights.T
 
 
 def normalised(grid: np.ndarray) -> np.ndarray:

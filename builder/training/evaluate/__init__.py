@@ -42,33 +42,39 @@ def references_for(theme_or_folder: str, params, cache_dir: Path, count: int | N
     return ev.targets(held_out[:half], params), ev.targets(held_out[half:2 * half], params), others
 
 
-def _generate(run, noise_side: int | None, size: int, batch: int = 8):
-    """The Judge's generate(x, moved=None) from run(x, noise_shift=None): stills in batches; a pan
-    frame by frame, the noise pattern moved with the scene (`moved`: px per frame, motion.py)."""
+def _generate(run, size: int, batch: int = 8):
+    """The Judge's generate(x, moved=None) from run(x, noise_shift=None) (and its noise_side):
+    stills in batches; a pan frame by frame, the noise pattern moved with the scene (`moved`: px
+    per frame, motion.py)."""
     from builder.training import motion
 
     def generate(x: np.ndarray, moved: np.ndarray | None = None) -> np.ndarray:
-        if moved is None or noise_side is None:
+        if moved is None or run.noise_side is None:
             return np.concatenate([run(x[i:i + batch]) for i in range(0, len(x), batch)])
-        return np.concatenate([run(x[i:i + 1], motion.noise_shift(m, size, noise_side)) for i, m in enumerate(moved)])
+        return np.concatenate([run(x[i:i + 1], motion.noise_shift(m, size, run.noise_side))
+                               for i, m in enumerate(moved)])
     return generate
 
 
 def _keras_run(generator):
-    """run(x, noise_shift=None) of a Keras generator: its stored pattern rolled as the exported
-    graph moves it (noise.moved_pattern), put back after each call. Also: the pattern's side."""
+    """run(x, noise_shift=None) of a Keras generator, like load_saved_model's: its stored pattern
+    moved as the exported graph moves it (noise.moved_pattern), put back after each call."""
+    from builder.training.noise import moved_pattern
+
     patterns = [v for v in generator.non_trainable_variables if v.name == "pattern"]
     stored = [p.numpy() for p in patterns]
 
     def run(x: np.ndarray, noise_shift=None) -> np.ndarray:
         try:
             for p, values in zip(patterns, stored):
-                p.assign(values if noise_shift is None else np.roll(values, tuple(int(s) for s in noise_shift), (0, 1)))
+                p.assign(values if noise_shift is None else moved_pattern(values, noise_shift))
             return generator(x, training=False).numpy()
         finally:
             for p, values in zip(patterns, stored):
                 p.assign(values)
-    return run, (int(patterns[0].shape[0]) if patterns else None)
+
+    run.noise_side = int(patterns[0].shape[0]) if patterns else None
+    return run
 
 
 def build_psnr(site_dir: Path, name: str) -> float | None:
@@ -121,7 +127,7 @@ def evaluate_model(model_dir: Path, *, site_dir: Path, cache_dir: Path) -> dict:
         judge = Judge.prepare(params, own, spare, others)
         bar.update()
         run = load_saved_model(model_dir / "saved_model")
-        card = judge.score(_generate(run, run.noise_side, params.size), build_psnr(site_dir, model_dir.name))
+        card = judge.score(_generate(run, params.size), build_psnr(site_dir, model_dir.name))
         bar.update()
     result = {"model": model_dir.name, "theme": meta["theme"], "steps": meta.get("steps"), **public(card),
               "anchors": judge.anchors()}
@@ -146,7 +152,7 @@ def evaluate_run(run_dir: Path, *, cache_dir: Path) -> dict:
     cards = {}
     for step in tqdm(steps, desc=f"evaluate {run.dir.name}", unit="ckpt"):
         _, generator, _ = load_generator(run, step)
-        cards[step] = judge.score(_generate(*_keras_run(generator), params.size))
+        cards[step] = judge.score(_generate(_keras_run(generator), params.size))
     best = min(cards, key=lambda s: rank_key(cards[s]))
     result = {"run": str(run.dir), "theme": dataset_name, "best_step": best,
               "rule": "most targets met, then the lowest mean of likeness and likeness_fine",
