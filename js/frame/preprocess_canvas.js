@@ -25,18 +25,21 @@ function areaTaps(n, lowSize) {
   return taps;
 }
 
-/** An exact area average of the n x n RGBA pixels' luma to side x side, through `rows` (n x side). */
-function areaAverage(pixels, n, [taps, side], luma, rows, out) {
-  const [wr, wg, wb] = luma;
+/** The n x n RGBA pixels' luma in [0, 1], into `out` (n * n). */
+function lumaOf(pixels, [wr, wg, wb], out) {
+  for (let p = 0, i = 0; p < out.length; p++, i += 4) {
+    out[p] = (wr * pixels[i] + wg * pixels[i + 1] + wb * pixels[i + 2]) / 255;
+  }
+}
+
+/** An exact area average of an n x n luma plane to side x side, through `rows` (n x side). */
+function areaAverage(gray, n, [taps, side], rows, out) {
   for (let y = 0; y < n; y++) {
     for (let o = 0; o < side; o++) {
       const [first, weights] = taps[o];
       let sum = 0;
-      for (let k = 0; k < weights.length; k++) {
-        const i = (y * n + first + k) * 4;
-        sum += weights[k] * (wr * pixels[i] + wg * pixels[i + 1] + wb * pixels[i + 2]);
-      }
-      rows[y * side + o] = sum / 255;
+      for (let k = 0; k < weights.length; k++) sum += weights[k] * gray[y * n + first + k];
+      rows[y * side + o] = sum;
     }
   }
   for (let oy = 0; oy < side; oy++) {
@@ -66,6 +69,7 @@ export function createCanvasPreprocessor({ size, transform, createCanvas = pageC
   const motion = new Float32Array(GRID * GRID);  // the frame's motion map (motion.js)
   let n = 0;
   let sizes = null;  // [taps, side] for the low image and for the motion map
+  let gray = null;   // the crop's luma, once for both averages
   let rows = null;   // n rows x side columns after the horizontal pass
   let last = new Float32Array(size * size);
 
@@ -77,6 +81,7 @@ export function createCanvasPreprocessor({ size, transform, createCanvas = pageC
       if (side !== n) {
         n = canvas.width = canvas.height = side;
         sizes = { low: [areaTaps(n, lowSize), lowSize], motion: [areaTaps(n, GRID), GRID] };
+        gray = new Float32Array(n * n);
         rows = new Float32Array(n * Math.max(lowSize, GRID));
       }
       ctx.imageSmoothingEnabled = true;
@@ -84,8 +89,9 @@ export function createCanvasPreprocessor({ size, transform, createCanvas = pageC
       ctx.setTransform(mirror ? -1 : 1, 0, 0, 1, mirror ? n : 0, 0);
       ctx.drawImage(element, x0 * width, y0 * height, w * width, h * height, 0, 0, n, n);
       const pixels = ctx.getImageData(0, 0, n, n).data;
-      areaAverage(pixels, n, sizes.low, transform.luma, rows, low);
-      areaAverage(pixels, n, sizes.motion, transform.luma, rows, motion);
+      lumaOf(pixels, transform.luma, gray);
+      areaAverage(gray, n, sizes.low, rows, low);
+      areaAverage(gray, n, sizes.motion, rows, motion);
       last = upscale(low, { brightness, contrast });
       return last;
     },
