@@ -2,6 +2,7 @@
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,14 @@ def test_model_directory_is_complete(model):
         assert meta[key] and (path / meta[key]).is_file(), key
     # Every clone carries them: float16 weights and JPEG samples keep each near 3 MB.
     assert sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) < 3_500_000
+
+
+def test_committed_config_names_no_machine_paths(model):
+    """config.toml is how a reader reproduces the model: it must work on their clone, so its
+    folders are the repository's own relative ones, not the trainer's home directory."""
+    config = tomllib.loads((model[0] / "config.toml").read_text())
+    for key in ("runs_dir", "models_dir", "cache_dir"):
+        assert not Path(config[key]).is_absolute(), f"{key} = {config[key]!r}"
 
 
 def test_output_follows_the_input_on_real_photographs(model):

@@ -249,6 +249,18 @@ def load_theme(theme: str, *, size: int, cache_dir: Path, count: int, val_count:
     return Dataset(theme, images[:count], images[count:], info.flip_horizontal, info.flip_vertical, render=render)
 
 
+def unpaired_images(config) -> list[np.ndarray]:
+    """What the unpaired theme loss makes its target-less inputs from: pictures of every built-in
+    theme but the one trained (all four for a folder), theme_images in all, cached like a theme's."""
+    from builder.training import themes
+
+    others = [t for t in themes.THEMES if t != config.dataset]
+    per_theme = max(1, config.theme_images // len(others))
+    return [image for theme in others
+            for image in load_theme(theme, size=config.size, cache_dir=Path(config.cache_dir),
+                                    count=per_theme, val_count=0).train]
+
+
 def load_dataset(config) -> Dataset:
     """The dataset a TrainConfig names: a theme if it is one, else a folder."""
     from builder.training import themes

@@ -80,12 +80,17 @@ def build_generator(*, size: int, base_filters: int, max_filters: int, depth: in
     return keras.Model(gray, rgb, name="generator")
 
 
-def build_discriminator(*, size: int, base_filters: int, normalize: bool = True) -> keras.Model:
-    """PatchGAN on (input, image) pairs: a grid of real/fake logits, each seeing a ~70 px patch."""
+def build_discriminator(*, size: int, base_filters: int, normalize: bool = True,
+                        conditional: bool = True) -> keras.Model:
+    """PatchGAN on (input, image) pairs, or on images alone (conditional=False: the unpaired theme
+    loss, whose inputs have no target): a grid of real/fake logits, each seeing a ~70 px patch."""
     init = keras.initializers.RandomNormal(0.0, 0.02)
-    gray = keras.Input((size, size, 1), name="gray")
     image = keras.Input((size, size, 3), name="image")
-    x = layers.Concatenate()([gray, image])  # (b, S, S, 4)
+    if conditional:
+        gray = keras.Input((size, size, 1), name="gray")
+        inputs, x = [gray, image], layers.Concatenate()([gray, image])  # (b, S, S, 4)
+    else:
+        inputs, x = image, image  # (b, S, S, 3)
     for i, (f, stride) in enumerate([(base_filters, 2), (base_filters * 2, 2), (base_filters * 4, 2),
                                      (base_filters * 8, 1)]):
         x = layers.Conv2D(f, 4, strides=stride, padding="same", kernel_initializer=init,
@@ -94,7 +99,7 @@ def build_discriminator(*, size: int, base_filters: int, normalize: bool = True)
             x = InstanceNorm()(x)
         x = layers.LeakyReLU(0.2)(x)
     logits = layers.Conv2D(1, 4, padding="same", kernel_initializer=init)(x)  # (b, S/8, S/8, 1)
-    return keras.Model([gray, image], logits, name="discriminator")
+    return keras.Model(inputs, logits, name="discriminator" if conditional else "theme_discriminator")
 
 
 def discriminator_features(discriminator: keras.Model) -> keras.Model:

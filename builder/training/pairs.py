@@ -10,6 +10,8 @@ import numpy as np
 
 from builder.training.data import ImagePool
 
+UNPAIRED_SEED_OFFSET = 7_919
+
 
 def pair_stream(images: "ImagePool | list[np.ndarray]", params, *, seed: int, batch_size: int, shifted: bool = False):
     """An endless tf.data stream of (input, target) batches, a seed per sample (shifted: 2k, 2k+1 pan)."""
@@ -31,6 +33,21 @@ def pair_stream(images: "ImagePool | list[np.ndarray]", params, *, seed: int, ba
     return ((pairs.unbatch() if shifted else pairs)
             .batch(batch_size, drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE))
+
+
+def training_stream(images, params, *, seed: int, batch_size: int, shifted: bool = False, unpaired=None):
+    """pair_stream's batches; given `unpaired` images (ImagePool or list), each batch also carries
+    half a batch of soft inputs made from them by the same transform, their targets dropped:
+    (input, target, unpaired input)."""
+    pairs = pair_stream(images, params, seed=seed, batch_size=batch_size, shifted=shifted)
+    if unpaired is None:
+        return pairs
+    from builder.tfenv import tensorflow
+
+    # Another seed: the unpaired inputs' crops and flips are not the paired ones' draws.
+    inputs = pair_stream(unpaired, params, seed=seed + UNPAIRED_SEED_OFFSET, batch_size=max(1, batch_size // 2))
+    both = tensorflow().data.Dataset.zip((pairs, inputs))
+    return both.map(lambda pair, other: (pair[0], pair[1], other[0]))
 
 
 def fixed_pairs(images: list[np.ndarray], params, count: int) -> tuple[np.ndarray, np.ndarray]:

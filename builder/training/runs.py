@@ -32,7 +32,7 @@ from builder.errors import ConfigError
 INDEX_END = bytes.fromhex("57fb808b247547db")
 
 # What a resumed run may not change: the checkpoint's networks depend on it.
-LOCKED_ON_RESUME = (*cfg.GENERATOR_FIELDS, "disc_ratio", "disc_scales", "loss", "ema_decay")
+LOCKED_ON_RESUME = (*cfg.GENERATOR_FIELDS, "disc_ratio", "disc_scales", "loss", "ema_decay", "unpaired_weight")
 
 
 @dataclass(frozen=True)

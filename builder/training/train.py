@@ -72,8 +72,8 @@ def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True)
 
 def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -> Path:
     from builder.training import plots
-    from builder.training.data import load_dataset
-    from builder.training.pairs import fixed_pairs, pair_stream
+    from builder.training.data import load_dataset, unpaired_images
+    from builder.training.pairs import fixed_pairs, training_stream
     from builder.training.trainer import Trainer, choose_strategy, learning_rate
     from builder.training.transform import TransformParams
 
@@ -90,6 +90,7 @@ def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -
                            *([(config.models_dir, "--models-dir")] if export else [])):
         check_writable(Path(folder), option)
     dataset = load_dataset(config)  # bad input fails here, before anything is written
+    unpaired = unpaired_images(config) if config.unpaired_weight > 0 else None
     run.samples_dir.mkdir(parents=True, exist_ok=True)
     held.append(run.lock())  # one training per run at a time
     for line in dataset.skipped:
@@ -115,8 +116,8 @@ def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -
     start = int(trainer.step)
     images = dataset.stream(config.theme_refresh, start)
     stream = iter(strategy.experimental_distribute_dataset(
-        pair_stream(images, params, seed=config.seed + start, batch_size=config.batch_size,
-                    shifted=config.shift_consistency > 0)))
+        training_stream(images, params, seed=config.seed + start, batch_size=config.batch_size,
+                        shifted=config.shift_consistency > 0, unpaired=unpaired)))
     log_path = run.log_path
 
     @contextlib.contextmanager

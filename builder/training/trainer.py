@@ -12,7 +12,12 @@ TrainConfig field, off at 0/none:
   - shift_consistency: outputs of two frames of a pan agree where they overlap (losses.py);
   - disc_scales, feature_matching: pix2pixHD's multi-scale PatchGAN and its feature-matching loss
     (Wang et al. 2018): the pair is augmented once, then pooled for each coarser discriminator
-    (losses.py).
+    (losses.py);
+  - unpaired_weight: the generator also paints soft inputs that have no target (made from other
+    pictures: pairs.training_stream), and an unconditional PatchGAN, with an optimizer of its own,
+    judges those paintings against the theme's pictures. The paired losses only ever see inputs
+    made from the theme, so on a scene unlike it (a mid-grey room under a fire model) nothing
+    told the generator what to paint; this does.
 """
 
 from __future__ import annotations
@@ -62,6 +67,13 @@ class Trainer:
                 size=config.size // 2 ** k, base_filters=max(4, round(config.base_filters * config.disc_ratio)),
                 normalize=config.loss != "wgan-gp") for k in range(config.disc_scales)]
             self.judges = [discriminator_features(d) for d in self.discriminators]  # the same layers
+            self.theme_judge = self.u_opt = None
+            if config.unpaired_weight > 0:
+                self.theme_judge = build_discriminator(
+                    size=config.size, base_filters=max(4, round(config.base_filters * config.disc_ratio)),
+                    conditional=False)
+                self.u_opt = keras.optimizers.Adam(config.lr, beta_1=config.beta1)
+                self.u_opt.build(self.theme_judge.trainable_variables)
             self.g_opt = keras.optimizers.Adam(config.lr, beta_1=config.beta1)
             self.d_opt = keras.optimizers.Adam(config.lr, beta_1=config.beta1)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
@@ -74,6 +86,8 @@ class Trainer:
         parts.update({f"discriminator_scale{k}": d for k, d in enumerate(self.discriminators) if k})
         if self.ema is not None:
             parts["generator_ema"] = self.ema  # the name runs.load_generator restores
+        if self.theme_judge is not None:
+            parts.update(theme_discriminator=self.theme_judge, u_opt=self.u_opt)
         self.checkpoint = tf.train.Checkpoint(**parts)
         self._step_fn = tf.function(self._distributed_step)
 
@@ -88,8 +102,9 @@ class Trainer:
         return self.ema if self.ema is not None else self.generator
 
     def set_learning_rate(self, rate: float) -> None:
-        for optimizer in (self.g_opt, self.d_opt):
-            optimizer.learning_rate = rate
+        for optimizer in (self.g_opt, self.d_opt, self.u_opt):
+            if optimizer is not None:
+                optimizer.learning_rate = rate
 
     # -- losses (losses.py) ----------------------------------------------------------------------
     def judge(self, x, image):
@@ -117,12 +132,19 @@ class Trainer:
         xa, (ya, fake_a) = augment_together(self.tf, x, [y, fake], self.policy)
         return self._judge_pyramid(xa, ya), self._judge_pyramid(xa, fake_a)
 
-    def _losses(self, x, y):
+    def _judge_theme(self, image):
+        """The unconditional judge's logits, on the image augmented as the pairs are."""
+        from builder.training.augment import augment
+
+        _, image = augment(self.tf, self.tf.zeros_like(image[..., :1]), image, self.policy)
+        return [[self.theme_judge(image, training=True)]]  # losses.py's per-scale lists
+
+    def _losses(self, x, y, unpaired_x=None):
         from builder.training import losses
 
         tf, c = self.tf, self.config
         replicas = self.strategy.num_replicas_in_sync
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape, tf.GradientTape() as u_tape:
             fake = self.generator(x, training=True)
             d_real, d_fake = self._judge_both(x, y, fake)
             l1 = tf.reduce_mean(tf.abs(y - fake))
@@ -136,12 +158,21 @@ class Trainer:
             if c.feature_matching > 0:
                 extra["g_fm"] = losses.feature_matching(tf, d_real, d_fake)  # logged unweighted, as g_l1
                 g_loss += c.feature_matching * extra["g_fm"]
+            if self.theme_judge is not None:
+                painted = self.generator(unpaired_x, training=True)
+                extra["g_unpaired"], extra["d_unpaired"] = losses.adversarial(
+                    tf, c.loss, self._judge_theme(y), self._judge_theme(painted))
+                g_loss += c.unpaired_weight * extra["g_unpaired"]
             d_loss = d_adv + penalty
             # Per-replica means, summed over replicas by the optimizer: divide by replica count.
             g_scaled, d_scaled = g_loss / replicas, d_loss / replicas
+            u_scaled = extra["d_unpaired"] / replicas if self.theme_judge is not None else None
         g_vars, d_vars = self.generator.trainable_variables, self.d_vars
         self.g_opt.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
         self.d_opt.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
+        if self.theme_judge is not None:
+            u_vars = self.theme_judge.trainable_variables
+            self.u_opt.apply_gradients(zip(u_tape.gradient(u_scaled, u_vars), u_vars))
         return {"g_gan": g_gan, "g_l1": l1, "d": d_adv, "penalty": penalty, **extra}
 
     def _update_average(self):
@@ -152,8 +183,8 @@ class Trainer:
             target.assign(decay * target + (1.0 - decay) * source)
 
     def _distributed_step(self, batch):
-        x, y = batch
-        per_replica = self.strategy.run(self._losses, args=(x, y))
+        """batch: (inputs, targets), and with the unpaired loss inputs that have no target."""
+        per_replica = self.strategy.run(self._losses, args=tuple(batch))
         self.step.assign_add(1)
         if self.ema is not None:
             self._update_average()
