@@ -44,10 +44,7 @@ class TrainConfig:
     disc_scales: int = opt(1, "PatchGANs, 1 to 4 (pix2pixHD): the k-th judges the pair average-pooled by 2**k.")
     feature_matching: float = opt(0.0, "Feature-matching weight (pix2pixHD: 10), beside l1_weight's L1 (0: off).")
     shift_consistency: float = opt(0.0, "L1 weight between outputs of two crops 7 px apart (a pan), overlap (0: off).")
-    unpaired_weight: float = opt(0.0, "Unpaired theme loss: each step the generator also paints half a batch of soft "
-                                 "inputs made from the other built-in themes' pictures, which have no target, and an "
-                                 "unconditional PatchGAN judges its output against the theme's own pictures, so it "
-                                 "paints the theme on scenes unlike the theme (0: off; gan and hinge only).")
+    unpaired_weight: float = opt(0.0, "Unpaired theme loss: also paint other themes' inputs, judged by a PatchGAN (0: off).")
     downscale: int = opt(24, "Input transform: downscale factor before the bicubic upscale.")
     scale_min: float = opt(1.0, "Input transform: smallest random scale of the target, x crop size.")
     scale_max: float = opt(1.3, "Input transform: largest random scale of the target, x crop size.")
@@ -115,8 +112,7 @@ class SiteConfig:
                                             "crossfade (0: never); ?cycle=MINUTES overrides it.")
 
 
-# The TrainConfig fields that shape the generator: build_generator's arguments, and what a
-# resumed run may not change.
+# The TrainConfig fields that shape the generator: build_generator's arguments, locked on resume.
 GENERATOR_FIELDS = ("size", "base_filters", "max_filters", "depth", "padding", "downsample", "noise", "input_blur")
 
 
@@ -245,10 +241,9 @@ def validate(config, source: str):
             bad("shift_consistency", f"needs an even batch_size (pairs of pan frames), got {c.batch_size}")
         if not 0 <= c.input_blur <= c.size / 8:
             bad("input_blur", f"must be 0 (off) or a sigma up to size / 8 = {c.size / 8:g} px, got {c.input_blur}")
-        if c.unpaired_weight > 0 and c.loss == "wgan-gp":
-            bad("unpaired_weight", "needs loss gan or hinge (its discriminator has no gradient penalty)")
-        for name in ("r1_gamma", "theme_refresh", "feature_matching", "shift_consistency", "unpaired_weight",
-                     "patience"):
+        if c.unpaired_weight > 0 and c.loss == "wgan-gp":  # its discriminator has no gradient penalty
+            bad("unpaired_weight", "needs loss gan or hinge")
+        for name in ("r1_gamma", "theme_refresh", "feature_matching", "shift_consistency", "unpaired_weight", "patience"):
             if getattr(c, name) < 0:
                 bad(name, f"must be 0 (off) or positive, got {getattr(c, name)}")
         if not 1 <= c.disc_scales <= 4 or c.size % 2 ** (c.disc_scales - 1) or c.size >> (c.disc_scales - 1) < 16:
