@@ -63,15 +63,14 @@ class Trainer:
                 for target, source in zip(self.ema.weights, self.generator.weights):
                     target.assign(source)
             # One per scale, the k-th on pairs at size / 2**k; the first is the single PatchGAN of before.
+            disc_filters = max(4, round(config.base_filters * config.disc_ratio))
             self.discriminators = [build_discriminator(
-                size=config.size // 2 ** k, base_filters=max(4, round(config.base_filters * config.disc_ratio)),
+                size=config.size // 2 ** k, base_filters=disc_filters,
                 normalize=config.loss != "wgan-gp") for k in range(config.disc_scales)]
             self.judges = [discriminator_features(d) for d in self.discriminators]  # the same layers
             self.theme_judge = self.u_opt = None
             if config.unpaired_weight > 0:
-                self.theme_judge = build_discriminator(
-                    size=config.size, base_filters=max(4, round(config.base_filters * config.disc_ratio)),
-                    conditional=False)
+                self.theme_judge = build_discriminator(size=config.size, base_filters=disc_filters, conditional=False)
                 self.u_opt = keras.optimizers.Adam(config.lr, beta_1=config.beta1)
                 self.u_opt.build(self.theme_judge.trainable_variables)
             self.g_opt = keras.optimizers.Adam(config.lr, beta_1=config.beta1)
