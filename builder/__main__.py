@@ -35,13 +35,14 @@ def _export(args) -> None:
 def _evaluate(args) -> None:
     from builder.training.evaluate import evaluate_model, evaluate_run
 
+    photos = Path(args.photos) if args.photos else None
     if args.run:
-        evaluate_run(Path(args.run), cache_dir=Path(args.cache_dir))
+        evaluate_run(Path(args.run), cache_dir=Path(args.cache_dir), photos_dir=photos)
     elif args.name:
         model_dir = Path(args.models_dir) / args.name
         if not (model_dir / "meta.json").is_file():
             raise BuilderError(f"{model_dir}: no exported model (meta.json missing); train or export it first")
-        evaluate_model(model_dir, site_dir=Path(args.site_dir), cache_dir=Path(args.cache_dir))
+        evaluate_model(model_dir, site_dir=Path(args.site_dir), cache_dir=Path(args.cache_dir), photos_dir=photos)
     else:
         raise BuilderError("evaluate: pass --name NAME (an exported model) or --run runs/NAME (every checkpoint)")
 
@@ -111,6 +112,8 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--site-dir", default=cfg.SiteConfig.out_dir,
                    help="a built site whose quantization.json gives the PSNR (when present)")
     v.add_argument("--cache-dir", default=cfg.TrainConfig.cache_dir, help="rendered references are cached here")
+    v.add_argument("--photos", help="a folder of your own photographs to score on instead of the built-in ones "
+                   "(writes quality-<folder>.json/.png beside the usual scorecard)")
     v.set_defaults(func=_evaluate)
 
     b = sub.add_parser("build", help="convert models and write the static site to site/")

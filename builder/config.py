@@ -16,8 +16,7 @@ from builder.errors import ConfigError
 
 
 def opt(default, doc: str, *, choices: tuple | None = None):
-    """A dataclass field with a default, a one-line description and, optionally, its allowed values
-    (checked by `validate`, listed by `--help`)."""
+    """A dataclass field with a default, a one-line doc and maybe its choices (validated, listed by --help)."""
     return field(default=default, metadata={"doc": doc, "choices": choices})
 
 
@@ -45,6 +44,7 @@ class TrainConfig:
     feature_matching: float = opt(0.0, "Feature-matching weight (pix2pixHD: 10), beside l1_weight's L1 (0: off).")
     shift_consistency: float = opt(0.0, "L1 weight between outputs of two crops 7 px apart (a pan), overlap (0: off).")
     unpaired_weight: float = opt(0.0, "Unpaired theme loss: also paint other themes' inputs, judged by a PatchGAN (0: off).")
+    unpaired_follow: float = opt(0.0, "Weight of 1 - r, r: those paintings' luminance against their inputs (0: off).")
     downscale: int = opt(24, "Input transform: downscale factor before the bicubic upscale.")
     scale_min: float = opt(1.0, "Input transform: smallest random scale of the target, x crop size.")
     scale_max: float = opt(1.3, "Input transform: largest random scale of the target, x crop size.")
@@ -58,8 +58,7 @@ class TrainConfig:
                     choices=("gan", "hinge", "wgan-gp"))
     l1_weight: float = opt(100.0, "Weight of the L1 loss against the adversarial loss (lambda).")
     gp_weight: float = opt(10.0, "Gradient-penalty weight for wgan-gp.")
-    r1_gamma: float = opt(0.0, "R1 penalty on the discriminator's gradient at real pairs, gamma/2 * |grad|^2 "
-                          "(0: off; gan and hinge only).")
+    r1_gamma: float = opt(0.0, "R1 penalty on D's gradient at real pairs, gamma/2 * |grad|^2 (0: off; gan and hinge only).")
     augment: str = opt("none", "Differentiable augmentation of every pair the discriminator sees, real and fake "
                        "(DiffAugment): comma-separated translation, cutout, color; or none.")
     ema_decay: float = opt(0.999, "Exponential moving average of the generator's weights, decay per step "
@@ -91,10 +90,8 @@ class SiteConfig:
     """What `python -m builder build` puts on the site."""
 
     title: str = opt("Learning to See", "Page title.")
-    description: str = opt(
-        "Point your camera at anything and watch a small neural network re-imagine it, live in your browser.",
-        "One-line description (page meta and header).",
-    )
+    description: str = opt("Point your camera at anything and watch a small neural network re-imagine it, live in "
+                           "your browser.", "One-line description (page meta and header).")
     models: tuple[str, ...] = opt((), "Models to include, by directory name; empty means every model in models_dir.")
     default_model: str = opt("", "Model shown first; empty: the best scorecard (else the first in `models`).")
     quantization: str = opt("auto", "auto (smallest dtype meeting min_psnr_db), or force one dtype.",
@@ -243,7 +240,10 @@ def validate(config, source: str):
             bad("input_blur", f"must be 0 (off) or a sigma up to size / 8 = {c.size / 8:g} px, got {c.input_blur}")
         if c.unpaired_weight > 0 and c.loss == "wgan-gp":  # its discriminator has no gradient penalty
             bad("unpaired_weight", "needs loss gan or hinge")
-        for name in ("r1_gamma", "theme_refresh", "feature_matching", "shift_consistency", "unpaired_weight", "patience"):
+        if c.unpaired_follow > 0 and not c.unpaired_weight > 0:
+            bad("unpaired_follow", "needs unpaired_weight above 0 (it scores the unpaired paintings)")
+        for name in ("r1_gamma", "theme_refresh", "feature_matching", "shift_consistency", "unpaired_weight", "unpaired_follow",
+                     "patience"):
             if getattr(c, name) < 0:
                 bad(name, f"must be 0 (off) or positive, got {getattr(c, name)}")
         if not 1 <= c.disc_scales <= 4 or c.size % 2 ** (c.disc_scales - 1) or c.size >> (c.disc_scales - 1) < 16:

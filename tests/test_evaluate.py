@@ -107,7 +107,7 @@ def test_a_texture_frozen_to_the_screen_is_seen(judge, pans):
 
 
 def test_lattice_peak_is_low_on_real_photographs():
-    labels, photos = ev.photo_crops()
+    labels, photos = ev.photo_crops(ev.builtin_photos())
     from PIL import Image
 
     peaks = [m.lattice_peak(np.asarray(Image.fromarray(p).resize((SIZE, SIZE)), np.float32) / 127.5 - 1) for p in photos]
@@ -134,6 +134,46 @@ def test_evaluate_writes_the_scorecard_of_a_model(tiny_models_dir, tmp_path):
     assert saved["psnr_db"] is None and saved["passes"]["psnr_db"] is None  # no build, no PSNR
     assert saved["anchors"]["pyramid_levels_px"] == [64, 32, 16]
     assert (model / "quality.png").stat().st_size > 10_000
+
+
+def own_photos(folder: Path, names=("gravel.png", "retina.jpg", "motorcycle_right.png")) -> Path:
+    """A folder of photographs the built-in scorecard never shows (scikit-image's others)."""
+    import shutil
+
+    import skimage
+
+    folder.mkdir(parents=True)
+    for name in names:
+        shutil.copy(Path(skimage.__file__).parent / "data" / name, folder)
+    return folder
+
+
+def test_evaluate_scores_a_model_on_a_folder_of_ones_own_photographs(tiny_models_dir, tmp_path):
+    import shutil
+
+    model = shutil.copytree(tiny_models_dir / "tiny_a", tmp_path / "models" / "tiny_a")
+    photos = own_photos(tmp_path / "mine")
+    builtin = evaluate_model(model, site_dir=tmp_path / "no-site", cache_dir=tmp_path / "cache")
+    mine = evaluate_model(model, site_dir=tmp_path / "no-site", cache_dir=tmp_path / "cache", photos_dir=photos)
+    saved = json.loads((model / "quality-mine.json").read_text())
+    assert saved["photos"] == str(photos) and saved["anchors"]["photos"] == 3 * len(ev.CROPS)
+    assert saved["anchors"]["pans"] == 3  # the folder's own photographs, panned
+    assert json.loads((model / "quality.json").read_text())["anchors"]["photos"] == builtin["anchors"]["photos"]
+    assert (model / "quality-mine.png").stat().st_size > 10_000
+    assert mine["correlation_median"] != builtin["correlation_median"]  # other scenes, other figures
+
+
+def test_a_photograph_too_small_to_score_is_named(tmp_path):
+    from PIL import Image
+
+    from builder.errors import DataError
+
+    photos = own_photos(tmp_path / "mine", names=("gravel.png",))
+    Image.new("RGB", (100, 80), "red").save(photos / "thumb.jpg")
+    with pytest.raises(DataError, match=r"thumb\.jpg: 100x80 is smaller than the model's 256px"):
+        ev.folder_photos(photos, 256)
+    with pytest.raises(DataError, match="no such folder"):
+        ev.folder_photos(tmp_path / "missing", 256)
 
 
 def test_evaluate_run_ranks_every_checkpoint(tmp_path):

@@ -100,9 +100,34 @@ def test_a_run_trains_with_it_checkpoints_its_judge_and_resumes(tmp_path):
                        resume=True)
 
 
-@pytest.mark.parametrize("fields, words", [({"unpaired_weight": -1.0}, "0 (off) or positive"),
-                                           ({"unpaired_weight": 1.0, "loss": "wgan-gp"}, "gan or hinge")])
-def test_weights_a_run_cannot_use_are_refused(fields, words):
-    with pytest.raises(ConfigError, match="field 'unpaired_weight'") as raised:
+def test_the_follow_loss_is_the_scorecards_correlation_and_moves_the_generator_toward_it():
+    from builder.training.evaluate.metrics import correlation
+    from builder.training.losses import follows_input
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (3, 32, 32, 1)).astype(np.float32)
+    toned = np.repeat(np.tanh(3 * x) * 0.4 - 0.5, 3, axis=-1)  # the scene's tones re-mapped, order kept
+    noise = rng.uniform(-1, 1, (3, 32, 32, 3)).astype(np.float32)
+    for painting in (toned, noise, -toned):
+        loss = float(follows_input(tf, tf.constant(x), tf.constant(painting, tf.float32)))
+        assert loss == pytest.approx(1 - correlation(x, painting).mean(), abs=1e-4)
+    assert float(follows_input(tf, tf.constant(x), tf.constant(toned, tf.float32))) < 0.1
+
+    # A few steps on follow alone (no paired or theme loss to speak of) raise the correlation.
+    x, y, unpaired_x = batch(0)
+    trainer = Trainer(small(unpaired_follow=50.0, l1_weight=0.0, unpaired_weight=1e-6, lr=1e-3), choose_strategy())
+    before = correlation(unpaired_x, trainer.generator(unpaired_x, training=False).numpy())[0]
+    assert "g_follow" in trainer.train_step((x, y, unpaired_x))
+    for _ in range(9):
+        trainer.train_step((x, y, unpaired_x))
+    assert correlation(unpaired_x, trainer.generator(unpaired_x, training=False).numpy())[0] > before + 0.05
+
+
+@pytest.mark.parametrize("fields, field, words", [
+    ({"unpaired_weight": -1.0}, "unpaired_weight", "0 (off) or positive"),
+    ({"unpaired_weight": 1.0, "loss": "wgan-gp"}, "unpaired_weight", "gan or hinge"),
+    ({"unpaired_follow": 1.0}, "unpaired_follow", "needs unpaired_weight above 0")])
+def test_weights_a_run_cannot_use_are_refused(fields, field, words):
+    with pytest.raises(ConfigError, match=f"field '{field}'") as raised:
         cfg.from_mapping(cfg.TrainConfig, fields, "command line")
     assert words in str(raised.value) and "\n" not in str(raised.value)

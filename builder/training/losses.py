@@ -81,3 +81,19 @@ def shift_consistency(tf, fake, shift: int | None = None):
     shift = shift or SHIFT_PX
     first, second = fake[0::2], fake[1::2]
     return tf.reduce_mean(tf.abs(first[:, :, shift:] - second[:, :, :-shift]))
+
+
+def follows_input(tf, x, painted):
+    """Mean over the batch of 1 - r, r the Pearson correlation of each painting's luminance with its
+    (1-channel) soft input: the scorecard's correlation_median, as a loss. Correlation, not L1: the
+    painting may re-map the scene's tones (a mid-grey wall may turn to dark, a lamp to flame) so
+    long as brighter stays brighter, where its detail is free."""
+    from builder.training.transform import LUMA
+
+    lum = tf.tensordot(painted, tf.constant(LUMA, painted.dtype), axes=1)
+    a = tf.reshape(x[..., 0], [tf.shape(x)[0], -1])
+    b = tf.reshape(lum, [tf.shape(lum)[0], -1])
+    a -= tf.reduce_mean(a, axis=1, keepdims=True)
+    b -= tf.reduce_mean(b, axis=1, keepdims=True)
+    r = tf.reduce_sum(a * b, axis=1) * tf.math.rsqrt(tf.reduce_sum(a * a, axis=1) * tf.reduce_sum(b * b, axis=1) + 1e-8)
+    return tf.reduce_mean(1.0 - r)

@@ -17,7 +17,8 @@ TrainConfig field, off at 0/none:
     pictures: pairs.training_stream), and an unconditional PatchGAN, with an optimizer of its own,
     judges those paintings against the theme's pictures. The paired losses only ever see inputs
     made from the theme, so on a scene unlike it (a mid-grey room under a fire model) nothing
-    told the generator what to paint; this does.
+    told the generator what to paint; this does. unpaired_follow: and those paintings' luminance
+    must correlate with their inputs (losses.follows_input), so the scene stays in the theme.
 """
 
 from __future__ import annotations
@@ -162,6 +163,9 @@ class Trainer:
                 extra["g_unpaired"], extra["d_unpaired"] = losses.adversarial(
                     tf, c.loss, self._judge_theme(y), self._judge_theme(painted))
                 g_loss += c.unpaired_weight * extra["g_unpaired"]
+                if c.unpaired_follow > 0:
+                    extra["g_follow"] = losses.follows_input(tf, unpaired_x, painted)
+                    g_loss += c.unpaired_follow * extra["g_follow"]
             d_loss = d_adv + penalty
             # Per-replica means, summed over replicas by the optimizer: divide by replica count.
             g_scaled, d_scaled = g_loss / replicas, d_loss / replicas

@@ -2,6 +2,7 @@
 
   evaluate --name NAME     models/NAME/quality.json + quality.png
   evaluate --run runs/NAME runs/NAME/quality.json (every checkpoint, ranked) + quality.png (the best)
+  ... --photos DIR         the same on a folder of one's own photographs: quality-DIR.json + .png
 """
 
 from __future__ import annotations
@@ -113,7 +114,12 @@ def public(card: dict) -> dict:
     return {k: v for k, v in card.items() if k != "outputs"}
 
 
-def evaluate_model(model_dir: Path, *, site_dir: Path, cache_dir: Path) -> dict:
+def scorecard_stem(photos_dir: Path | None) -> str:
+    """quality for the built-in photographs; quality-<folder> for one's own, so neither overwrites the other."""
+    return "quality" if photos_dir is None else f"quality-{Path(photos_dir).resolve().name}"
+
+
+def evaluate_model(model_dir: Path, *, site_dir: Path, cache_dir: Path, photos_dir: Path | None = None) -> dict:
     from builder.site.build import read_meta
     from builder.site.convert import load_saved_model
     from builder.training.evaluate.scorecard import Judge
@@ -124,20 +130,21 @@ def evaluate_model(model_dir: Path, *, site_dir: Path, cache_dir: Path) -> dict:
     with tqdm(total=3, desc=f"evaluate {model_dir.name}", unit="stage", leave=False) as bar:
         own, spare, others = references_for(meta["dataset"], params, cache_dir)
         bar.update()
-        judge = Judge.prepare(params, own, spare, others)
+        judge = Judge.prepare(params, own, spare, others, photos_dir)
         bar.update()
         run = load_saved_model(model_dir / "saved_model")
         card = judge.score(_generate(run, params.size), build_psnr(site_dir, model_dir.name))
         bar.update()
     result = {"model": model_dir.name, "theme": meta["theme"], "steps": meta.get("steps"), **public(card),
-              "anchors": judge.anchors()}
-    write_text(model_dir / "quality.json", json.dumps(result, indent=2) + "\n")
-    write_sheet(judge, card, model_dir / "quality.png")
+              "photos": str(photos_dir or "built-in"), "anchors": judge.anchors()}
+    stem = scorecard_stem(photos_dir)
+    write_text(model_dir / f"{stem}.json", json.dumps(result, indent=2) + "\n")
+    write_sheet(judge, card, model_dir / f"{stem}.png")
     print(table([(model_dir.name, card)]))
     return result
 
 
-def evaluate_run(run_dir: Path, *, cache_dir: Path) -> dict:
+def evaluate_run(run_dir: Path, *, cache_dir: Path, photos_dir: Path | None = None) -> dict:
     from builder.training.evaluate.scorecard import Judge, rank_key
     from builder.training.runs import Run, load_generator
 
@@ -148,7 +155,7 @@ def evaluate_run(run_dir: Path, *, cache_dir: Path) -> dict:
     if not steps:
         raise ConfigError(f"{run.ckpt_dir}: no checkpoint to score; train first")
     own, spare, others = references_for(config.dataset, params, cache_dir)
-    judge = Judge.prepare(params, own, spare, others)
+    judge = Judge.prepare(params, own, spare, others, photos_dir)
     cards = {}
     for step in tqdm(steps, desc=f"evaluate {run.dir.name}", unit="ckpt"):
         _, generator, _ = load_generator(run, step)
@@ -156,9 +163,11 @@ def evaluate_run(run_dir: Path, *, cache_dir: Path) -> dict:
     best = min(cards, key=lambda s: rank_key(cards[s]))
     result = {"run": str(run.dir), "theme": dataset_name, "best_step": best,
               "rule": "most targets met, then the lowest mean of likeness and likeness_fine",
-              "checkpoints": {str(s): public(c) for s, c in cards.items()}, "anchors": judge.anchors()}
-    write_text(run.dir / "quality.json", json.dumps(result, indent=2) + "\n")
-    write_sheet(judge, cards[best], run.dir / "quality.png")
+              "checkpoints": {str(s): public(c) for s, c in cards.items()}, "photos": str(photos_dir or "built-in"),
+              "anchors": judge.anchors()}
+    stem = scorecard_stem(photos_dir)
+    write_text(run.dir / f"{stem}.json", json.dumps(result, indent=2) + "\n")
+    write_sheet(judge, cards[best], run.dir / f"{stem}.png")
     print(table([(str(s), c) for s, c in cards.items()]))
     print(f"best: step {best}; export it with: python -m builder export --name {run.dir.name} "
           f"--runs-dir {run.dir.parent} --step {best}")

@@ -41,14 +41,51 @@ def square_crop(photo: np.ndarray, side_fraction: float, cy: float, cx: float) -
     return photo[top:top + side, left:left + side]
 
 
-def photo_crops(names=EVAL_PHOTOS, crops=CROPS) -> tuple[list[str], list[np.ndarray]]:
+def builtin_photos() -> dict[str, np.ndarray]:
+    """name -> (H, W, 3) uint8: the scorecard's own photographs (EVAL_PHOTOS)."""
+    return {Path(name).stem: skimage_photo(name) for name in EVAL_PHOTOS}
+
+
+def folder_photos(folder: Path, size: int) -> dict[str, np.ndarray]:
+    """name -> (H, W, 3) uint8: every photograph in a folder of one's own (`evaluate --photos`), to
+    check a model on pictures its scorecard never saw. Each must be colour and at least `size` px."""
+    from builder.errors import DataError
+    from builder.training.data import find_images
+
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder of photographs; pass --photos a folder of jpg/png/webp images")
+    photos = {}
+    for path in find_images(folder):
+        try:
+            image = Image.open(path)
+            image.load()
+        except OSError as e:
+            raise DataError(f"{path}: not a readable image ({e}); remove it from {folder} or re-save it") from e
+        if min(image.size) < size:
+            raise DataError(f"{path}: {image.size[0]}x{image.size[1]} is smaller than the model's {size}px "
+                            f"input; use photographs at least {size}px on their short side")
+        photos[str(path.relative_to(folder).with_suffix(""))] = np.asarray(image.convert("RGB"))
+    if not photos:
+        raise DataError(f"{folder}: no .jpg, .png or .webp photographs found; add some")
+    return photos
+
+
+def photo_crops(photos: dict[str, np.ndarray], crops=CROPS) -> tuple[list[str], list[np.ndarray]]:
     labels, images = [], []
-    for name in names:
-        photo = skimage_photo(name)
+    for name, photo in photos.items():
         for side, cy, cx in crops:
-            labels.append(f"{Path(name).stem}@{side:g}")
+            labels.append(f"{name}@{side:g}")
             images.append(square_crop(photo, side, cy, cx))
     return labels, images
+
+
+def scene_photos(folder: Path | None, size: int) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """The photographs a scorecard shows a generator, and those its pans slide over: the built-in
+    set (folder None), or a folder's photographs and the first few of them."""
+    if folder is None:
+        return builtin_photos(), [skimage_photo(name) for name in PAN_PHOTOS]
+    photos = folder_photos(folder, size)
+    return photos, list(photos.values())[:len(PAN_PHOTOS)]
 
 
 def camera_inputs(images: list[np.ndarray], params) -> np.ndarray:

@@ -69,13 +69,15 @@ class Judge:
     reference_colour: float  # the theme's own median colourfulness
 
     @classmethod
-    def prepare(cls, params, own: np.ndarray, spare: np.ndarray, others: dict[str, np.ndarray]):
-        """own/spare: two disjoint sets of the theme's references; others: theme -> references."""
+    def prepare(cls, params, own: np.ndarray, spare: np.ndarray, others: dict[str, np.ndarray], photos_dir=None):
+        """own/spare: two disjoint sets of the theme's references; others: theme -> references;
+        photos_dir: a folder of one's own photographs instead of the built-in ones."""
         rng = np.random.default_rng(0)
-        labels, photos = ev.photo_crops()
+        scenes, pan_scenes = ev.scene_photos(photos_dir, params.size)
+        labels, photos = ev.photo_crops(scenes)
         pans, pan_moves, pan_travel = [], [], []
-        for name in ev.PAN_PHOTOS:
-            clip = ev.pan_clip(ev.skimage_photo(name), params.size)
+        for scene in pan_scenes:
+            clip = ev.pan_clip(scene, params.size)
             pans.append(ev.camera_inputs(list(clip), params))
             pan_moves.append(motion.travelled([motion.motion_map(frame, LUMA) for frame in clip], params.size))
             pan_travel.append(m.travel(clip / 127.5 - 1.0, ev.PAN_SHIFT))
