@@ -114,9 +114,13 @@ def public(card: dict) -> dict:
     return {k: v for k, v in card.items() if k != "outputs"}
 
 
-def scorecard_stem(photos_dir: Path | None) -> str:
-    """quality for the built-in photographs; quality-<folder> for one's own, so neither overwrites the other."""
-    return "quality" if photos_dir is None else f"quality-{Path(photos_dir).resolve().name}"
+def write_scorecard(folder: Path, result: dict, judge, card: dict, photos_dir: Path | None) -> None:
+    """quality.json/.png for the built-in photographs; quality-<folder>.json/.png for one's own, so
+    neither overwrites the other. `result` gains the photographs' source."""
+    stem = "quality" if photos_dir is None else f"quality-{Path(photos_dir).resolve().name}"
+    result["photos"] = str(photos_dir or "built-in")
+    write_text(folder / f"{stem}.json", json.dumps(result, indent=2) + "\n")
+    write_sheet(judge, card, folder / f"{stem}.png")
 
 
 def evaluate_model(model_dir: Path, *, site_dir: Path, cache_dir: Path, photos_dir: Path | None = None) -> dict:
@@ -136,10 +140,8 @@ def evaluate_model(model_dir: Path, *, site_dir: Path, cache_dir: Path, photos_d
         card = judge.score(_generate(run, params.size), build_psnr(site_dir, model_dir.name))
         bar.update()
     result = {"model": model_dir.name, "theme": meta["theme"], "steps": meta.get("steps"), **public(card),
-              "photos": str(photos_dir or "built-in"), "anchors": judge.anchors()}
-    stem = scorecard_stem(photos_dir)
-    write_text(model_dir / f"{stem}.json", json.dumps(result, indent=2) + "\n")
-    write_sheet(judge, card, model_dir / f"{stem}.png")
+              "anchors": judge.anchors()}
+    write_scorecard(model_dir, result, judge, card, photos_dir)
     print(table([(model_dir.name, card)]))
     return result
 
@@ -163,11 +165,8 @@ def evaluate_run(run_dir: Path, *, cache_dir: Path, photos_dir: Path | None = No
     best = min(cards, key=lambda s: rank_key(cards[s]))
     result = {"run": str(run.dir), "theme": dataset_name, "best_step": best,
               "rule": "most targets met, then the lowest mean of likeness and likeness_fine",
-              "checkpoints": {str(s): public(c) for s, c in cards.items()}, "photos": str(photos_dir or "built-in"),
-              "anchors": judge.anchors()}
-    stem = scorecard_stem(photos_dir)
-    write_text(run.dir / f"{stem}.json", json.dumps(result, indent=2) + "\n")
-    write_sheet(judge, cards[best], run.dir / f"{stem}.png")
+              "checkpoints": {str(s): public(c) for s, c in cards.items()}, "anchors": judge.anchors()}
+    write_scorecard(run.dir, result, judge, cards[best], photos_dir)
     print(table([(str(s), c) for s, c in cards.items()]))
     print(f"best: step {best}; export it with: python -m builder export --name {run.dir.name} "
           f"--runs-dir {run.dir.parent} --step {best}")

@@ -48,7 +48,7 @@ def builtin_photos() -> dict[str, np.ndarray]:
 
 def folder_photos(folder: Path, size: int) -> dict[str, np.ndarray]:
     """name -> (H, W, 3) uint8: every photograph in a folder of one's own (`evaluate --photos`), to
-    check a model on pictures its scorecard never saw. Each must be colour and at least `size` px."""
+    check a model on pictures its scorecard never saw. Colour or grey, each at least `size` px."""
     from builder.errors import DataError
     from builder.training.data import find_images
 
