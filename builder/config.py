@@ -12,6 +12,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from builder import checks
+from builder.checks import AUGMENTATIONS, augment_list, name_problem  # noqa: F401 (cfg.augment_list, ...)
 from builder.errors import ConfigError
 
 
@@ -45,6 +47,7 @@ class TrainConfig:
     shift_consistency: float = opt(0.0, "L1 weight between outputs of two crops 7 px apart (a pan), overlap (0: off).")
     unpaired_weight: float = opt(0.0, "Unpaired theme loss: also paint other themes' inputs, judged by a PatchGAN (0: off).")
     unpaired_follow: float = opt(0.0, "Weight of 1 - r, r: those paintings' luminance against their inputs (0: off).")
+    texture_weight: float = opt(0.0, "Sliced Wasserstein texture loss: paintings' pyramid patches against the theme's (0: off).")
     downscale: int = opt(24, "Input transform: downscale factor before the bicubic upscale.")
     scale_min: float = opt(1.0, "Input transform: smallest random scale of the target, x crop size.")
     scale_max: float = opt(1.3, "Input transform: largest random scale of the target, x crop size.")
@@ -118,14 +121,6 @@ def generator_options(config: TrainConfig) -> dict:
     return {name: getattr(config, name) for name in GENERATOR_FIELDS}
 
 
-AUGMENTATIONS = ("translation", "cutout", "color")
-
-
-def augment_list(augment: str) -> list[str]:
-    """'translation,cutout' -> ['translation', 'cutout']; 'none' or '' -> []."""
-    return [a.strip() for a in augment.split(",") if a.strip() and a.strip() != "none"]
-
-
 def fields_of(cls) -> list[dataclasses.Field]:
     return list(dataclasses.fields(cls))
 
@@ -186,16 +181,6 @@ def load(cls, path: Path | None, overrides: dict | None = None, table: str | Non
     return from_mapping(cls, data, str(path) if path else "command line")
 
 
-def name_problem(name: str) -> str | None:
-    """Why `name` cannot be a run's or a model's folder under runs/ or models/; None when it can.
-
-    An empty name (an unset shell variable) would make runs/ itself the run, and the export would
-    swap the whole models/ folder out for one model."""
-    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
-        return f"must be one folder name (no '/', not '.' or '..', not empty), got {name!r}"
-    return None
-
-
 def validate(config, source: str):
     """Check values a type cannot express; the message names the field."""
     def bad(name, why):
@@ -209,54 +194,9 @@ def validate(config, source: str):
         if isinstance(value, float) and not math.isfinite(value):
             bad(f.name, f"must be a finite number, got {value}")
     if isinstance(config, TrainConfig):
-        c = config
-        if name_problem(c.name):
-            bad("name", name_problem(c.name))
-        if not c.lr > 0:
-            bad("lr", f"must be positive, got {c.lr}")
-        if c.size < 16:
-            bad("size", f"must be at least 16, got {c.size}")
-        if c.depth < 1:
-            bad("depth", f"must be at least 1 (a U-Net needs one down-sampling level), got {c.depth}")
-        if c.size % (2 ** c.depth):
-            bad("depth", f"must divide the size: {c.size} is not a multiple of 2**{c.depth}")
-        if c.min_images < 2:
-            bad("min_images", f"must be at least 2 (one image is held out for validation), got {c.min_images}")
-        if c.size // c.downscale < 1:
-            bad("downscale", f"leaves no pixels: size {c.size} / downscale {c.downscale} < 1")
-        if not 1.0 <= c.scale_min <= c.scale_max:
-            bad("scale_min", "must satisfy 1.0 <= scale_min <= scale_max")
-        unknown = [a for a in augment_list(c.augment) if a not in AUGMENTATIONS]
-        if unknown:
-            bad("augment", f"has {unknown[0]!r}; use none or a comma-separated list of {', '.join(AUGMENTATIONS)}")
-        for name in ("ema_decay", "brightness", "contrast"):
-            if not 0 <= getattr(c, name) < 1:
-                bad(name, f"must be in [0, 1), got {getattr(c, name)}")
-        if not 0 <= c.lr_decay <= 1:
-            bad("lr_decay", f"must be in [0, 1], got {c.lr_decay}")
-        if c.shift_consistency > 0 and c.batch_size % 2:
-            bad("shift_consistency", f"needs an even batch_size (pairs of pan frames), got {c.batch_size}")
-        if not 0 <= c.input_blur <= c.size / 8:
-            bad("input_blur", f"must be 0 (off) or a sigma up to size / 8 = {c.size / 8:g} px, got {c.input_blur}")
-        if c.unpaired_weight > 0 and c.loss == "wgan-gp":  # its discriminator has no gradient penalty
-            bad("unpaired_weight", "needs loss gan or hinge")
-        if c.unpaired_follow > 0 and not c.unpaired_weight > 0:
-            bad("unpaired_follow", "needs unpaired_weight above 0 (it scores the unpaired paintings)")
-        for name in ("r1_gamma", "theme_refresh", "feature_matching", "shift_consistency", "unpaired_weight", "unpaired_follow",
-                     "patience"):
-            if getattr(c, name) < 0:
-                bad(name, f"must be 0 (off) or positive, got {getattr(c, name)}")
-        if not 1 <= c.disc_scales <= 4 or c.size % 2 ** (c.disc_scales - 1) or c.size >> (c.disc_scales - 1) < 16:
-            bad("disc_scales", f"must be 1 to 4, size {c.size} / 2**(scales - 1) whole and >= 16 px; got {c.disc_scales}")
-        for name in ("batch_size", "steps", "checkpoint_every", "sample_every", "log_every", "val_every",
-                     "val_pairs", "base_filters", "max_filters", "theme_images", "min_images"):
-            if getattr(c, name) < 1:
-                bad(name, f"must be a positive integer, got {getattr(c, name)}")
+        checks.check_training(config, bad)
     if isinstance(config, SiteConfig):
-        if config.shard_bytes < 1024:
-            bad("shard_bytes", f"must be at least 1024, got {config.shard_bytes}")
-        if config.installation_cycle_minutes < 0:
-            bad("installation_cycle_minutes", f"must be 0 (never) or positive, got {config.installation_cycle_minutes}")
+        checks.check_site(config, bad)
     return config
 
 

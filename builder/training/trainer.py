@@ -19,6 +19,9 @@ TrainConfig field, off at 0/none:
     made from the theme, so on a scene unlike it (a mid-grey room under a fire model) nothing
     told the generator what to paint; this does. unpaired_follow: and those paintings' luminance
     must correlate with their inputs (losses.follows_input), so the scene stays in the theme.
+  - texture_weight: every painting's Laplacian-pyramid patches match a theme picture's in
+    distribution (texture.py: a sliced Wasserstein loss), its own target's for a pair, the batch's
+    pictures' for the unpaired paintings: the theme's crisp detail, asked for at no place.
 """
 
 from __future__ import annotations
@@ -140,7 +143,7 @@ class Trainer:
         return [[self.theme_judge(image, training=True)]]  # losses.py's per-scale lists
 
     def _losses(self, x, y, unpaired_x=None):
-        from builder.training import losses
+        from builder.training import losses, texture
 
         tf, c = self.tf, self.config
         replicas = self.strategy.num_replicas_in_sync
@@ -166,6 +169,12 @@ class Trainer:
                 if c.unpaired_follow > 0:
                     extra["g_follow"] = losses.follows_input(tf, unpaired_x, painted)
                     g_loss += c.unpaired_follow * extra["g_follow"]
+            if c.texture_weight > 0:
+                extra["g_texture"] = texture.sliced_wasserstein(tf, fake, y)
+                if self.theme_judge is not None:
+                    unpaired = texture.sliced_wasserstein(tf, painted, y[:tf.shape(painted)[0]], pooled=True)
+                    extra["g_texture"] = 0.5 * (extra["g_texture"] + unpaired)
+                g_loss += c.texture_weight * extra["g_texture"]
             d_loss = d_adv + penalty
             # Per-replica means, summed over replicas by the optimizer: divide by replica count.
             g_scaled, d_scaled = g_loss / replicas, d_loss / replicas
