@@ -53,6 +53,9 @@ class TrainConfig:
     scale_max: float = opt(1.3, "Input transform: largest random scale of the target, x crop size.")
     brightness: float = opt(0.2, "Input transform: random brightness delta, +- on [0,1] values.")
     contrast: float = opt(0.15, "Input transform: random contrast factor 1 +- this.")
+    input_levels: str = opt("none", "Input levels: theme moves every input (training's and the camera's) to the "
+                            "median mean and deviation of the training images' inputs, or none.",
+                            choices=("none", "theme"))
     flip_horizontal: str = opt("auto", "Random horizontal flips: yes, no, or auto (the dataset's default).",
                                choices=("yes", "no", "auto"))
     flip_vertical: str = opt("auto", "Random vertical flips: yes, no, or auto (the dataset's default).",

@@ -1,11 +1,13 @@
 #version 300 es
 // Pass 3: bicubic upscale low_size -> size (Keys kernel, half-pixel centres, clamp-to-edge),
-// then brightness and contrast around the low-res mean, clip to [0, 1], map to [-1, 1].
+// the input levels (x - mean) * gain + levels' mean (linear, so the same before or after the
+// upscale), then brightness and contrast around that mean, clip to [0, 1], map to [-1, 1].
 // js/frame/upscale.js (createUpscaler) is the same computation for the readback backends.
 precision highp float;
 
 uniform sampler2D u_low;     // low_size x low_size, luma in R, row 0 = top
-uniform sampler2D u_mean;    // 1x1, mean luma in R
+uniform sampler2D u_mean;    // 2x1: R at x = 0 the low-res mean, at x = 1 the levels' gain
+uniform float u_levelMean;   // meta.transform.levels.mean, or < 0 for a model without levels
 uniform int u_lowSize;
 uniform float u_outSize;     // model input size S
 uniform float u_cubicA;      // meta.transform.cubic_a (-0.5)
@@ -42,6 +44,9 @@ void main() {
     value += wy[j] * dot(wx, row);
   }
   float mean = texelFetch(u_mean, ivec2(0, 0), 0).r;
-  value = clamp((value - mean) * u_contrast + mean + u_brightness, 0.0, 1.0);
+  float gain = texelFetch(u_mean, ivec2(1, 0), 0).r;
+  float centre = u_levelMean < 0.0 ? mean : u_levelMean;
+  value = (value - mean) * gain + centre;
+  value = clamp((value - centre) * u_contrast + centre + u_brightness, 0.0, 1.0);
   outColor = vec4(value * 2.0 - 1.0, 0.0, 0.0, 1.0);
 }

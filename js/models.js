@@ -14,6 +14,10 @@ function checkMeta(meta, label) {
   if (!(meta?.input?.size > 0)) throw new Error(`model ${label}: meta.json has no input.size; rebuild the site from its models/`);
   const missing = TRANSFORM_FIELDS.find((field) => meta.transform?.[field] == null);
   if (missing) throw new Error(`model ${label}: meta.json has no transform.${missing}; rebuild the site from its models/`);
+  const levels = meta.transform.levels;  // null or absent: trained without input levels
+  if (levels != null && !(levels.mean > 0 && levels.sd > 0 && levels.gain?.length === 2 && levels.gain[0] > 0)) {
+    throw new Error(`model ${label}: meta.json's transform.levels needs mean, sd and gain [min, max]; re-export the model`);
+  }
 }
 
 const BYTES_PER_ELEMENT = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };

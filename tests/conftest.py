@@ -20,6 +20,7 @@ from builder.measure.camera_clip import write_fake_camera_y4m  # noqa: E402
 
 # name -> colour tint of the tiny model's output; distinct, so a switch shows. Default first.
 TINY_MODELS = {"tiny_a": (2.0, 0.6, -1.2), "tiny_b": (-1.2, 0.4, 2.0)}
+TINY_LEVELS = {"tiny_b": (0.6, 0.12)}  # name -> input levels (mean, sd) its meta.json names
 
 
 def pytest_configure(config):
@@ -60,14 +61,14 @@ def tiny_models_dir() -> Path:
     they are kept in .cache/test-models/, keyed by the exporting code and TINY_MODELS.
     """
     key = builder_source_hash()
-    key.update(repr(sorted(TINY_MODELS.items())).encode())
+    key.update(repr((sorted(TINY_MODELS.items()), sorted(TINY_LEVELS.items()))).encode())
     models_dir = REPO_ROOT / ".cache" / "test-models" / key.hexdigest()[:16]
     if not models_dir.is_dir():
         from builder.training.tiny import tiny_model
 
         with new_dir(models_dir) as work:  # complete or absent, even if interrupted
             for seed, (name, tint) in enumerate(TINY_MODELS.items()):
-                tiny_model(work, name=name, size=64, seed=seed, tint=tint)
+                tiny_model(work, name=name, size=64, seed=seed, tint=tint, levels=TINY_LEVELS.get(name))
     return models_dir
 
 

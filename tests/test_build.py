@@ -307,7 +307,9 @@ def test_a_forced_quantization_under_the_psnr_floor_ships_with_a_warning(project
     (lambda m: m["transform"].update(luma="grey"), ("transform.luma", "a list of 3 numbers")),
     (lambda m: m["transform"].pop("contrast"), ("transform.contrast", "got None")),
     (lambda m: m["input"].update(size=128), ("input.size is 128", "SavedModel takes 64")),
-], ids=["wrong-type", "missing", "size-mismatch"])
+    (lambda m: m["transform"].update(levels={"mean": 0.6, "sd": 0.1}), ("transform.levels", "gain")),
+    (lambda m: m["transform"].update(levels={"mean": 0.6, "sd": -0.1, "gain": [0.5, 2]}), ("transform.levels", "sd in (0, 1]")),
+], ids=["wrong-type", "missing", "size-mismatch", "levels-without-gain", "levels-negative-sd"])
 def test_a_meta_json_that_does_not_fit_is_one_line_naming_the_field(project, tmp_path, change, words):
     root, _, _ = project
     models = tmp_path / "models"

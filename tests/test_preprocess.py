@@ -12,10 +12,14 @@ on every path the page can take to make it:
   worker  - the frame workers (js/frame/worker.js): the same 2D-canvas code on an
             OffscreenCanvas, fed a transferred ImageBitmap.
 
+Each path runs for a model without input levels (tiny_a) and one with them (tiny_b, conftest's
+TINY_LEVELS): the mean pass's deviation and gain, and the JS upscaler's, must be training's too.
+
 A changed bicubic tap (the Keys a, a weight) moves the result by about 1e-2, ten times the
-tolerance.
+tolerance; leaving the levels out moves the levelled model's input by far more (asserted).
 """
 
+import dataclasses
 import json
 
 import numpy as np
@@ -23,6 +27,7 @@ import pytest
 from PIL import Image
 
 from builder.training.transform import TransformParams, photo_input
+from conftest import TINY_LEVELS, TINY_MODELS
 
 TOLERANCE = 1e-3  # on [-1, 1] values; the GL area pass is within about 1e-4 of exact box overlap
 
@@ -60,17 +65,19 @@ def rerun_last_frame(demo) -> None:
     demo.wait_frames(frames + 1)
 
 
+@pytest.mark.parametrize("model", TINY_MODELS)
 @pytest.mark.parametrize("path", PATHS)
-def test_preprocessing_matches_the_training_transform(open_page, camera_context, tmp_path, path):
+def test_preprocessing_matches_the_training_transform(open_page, camera_context, tmp_path, path, model):
     query, readbacks, workers = PATHS[path]
     if path == "canvas":
         camera_context.add_init_script(NO_WEBGL)
-    demo = open_page(query)
+    demo = open_page(f"{query}&model={model}")
     demo.wait_ready()
     config = json.loads(demo.page.locator("#runtime-config").text_content())
-    meta = next(m for m in config["models"] if m["name"] == config["defaultModel"])["meta"]
+    meta = next(m for m in config["models"] if m["name"] == model)["meta"]
     params = TransformParams.from_meta(meta)
     assert params.to_meta() == meta["transform"], "meta.json's transform is not the one training writes"
+    assert params.levels == TINY_LEVELS.get(model)
     size = params.size
 
     # Landscape, its short side the model's size: photo_input's resize to `size` is then the
@@ -88,6 +95,9 @@ def test_preprocessing_matches_the_training_transform(open_page, camera_context,
 
     pixels = np.asarray(demo.page.evaluate("() => Array.from(window.demo.inputPixels())"), np.float32)
     expected = photo_input(image, params)[..., 0]
+    if params.levels:  # the image's own levels are far from the model's: the test can tell
+        unlevelled = photo_input(image, dataclasses.replace(params, levels=None))[..., 0]
+        assert np.abs(unlevelled - expected).max() > 20 * TOLERANCE
     assert pixels.shape == (size * size,)
     error = np.abs(pixels.reshape(size, size) - expected)
     worst = np.unravel_index(error.argmax(), error.shape)

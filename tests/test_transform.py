@@ -6,7 +6,8 @@ import pytest
 from builder.training.pairs import pair_stream
 from builder.training.photos import real_photos
 from builder.tfenv import tensorflow
-from builder.training.transform import TransformParams, area_matrix, bicubic_matrix, make_pair
+from builder.training.transform import (LEVEL_GAIN, TransformParams, area_matrix, bicubic_matrix, low_levels, make_pair,
+                                         photo_input, relevel)
 
 tf = tensorflow()
 SIZE = 96
@@ -133,3 +134,54 @@ def test_a_shifted_stream_pairs_neighbouring_samples(photo):
     for k in (0, 2):
         np.testing.assert_array_equal(y[k][:, SHIFT_PX:], y[k + 1][:, :-SHIFT_PX])
     assert not np.array_equal(y[0], y[2])  # partners, not copies of one crop
+
+
+def _low_of(soft: np.ndarray, params) -> np.ndarray:
+    """The low-res image behind a soft input in [-1, 1]: its area downscale (the bicubic upscale's
+    taps sum to one, so it keeps the low image's mean, and its deviation up to the kernel's blur)."""
+    down = area_matrix(params.size, params.low_size)
+    return down @ ((soft[..., 0] + 1) / 2) @ down.T
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "camera"])
+def test_input_levels_bring_every_photograph_to_the_same_mean_and_deviation(name):
+    """Dark rooms and bright skies reach the generator at the model's levels: a photograph's
+    input is moved to them, where without levels it keeps its own."""
+    image = real_photos((name,))[name]
+    plain = TransformParams(size=SIZE)
+    levelled = TransformParams(size=SIZE, levels=(0.7, 0.1))
+    own_mean, own_sd = low_levels(image, plain)
+    low = _low_of(photo_input(image, levelled), levelled)
+    assert abs(low.mean() - 0.7) < 0.02, f"{name}: mean {low.mean():.3f}, not the levels' 0.7"
+    gain = np.clip(0.1 / own_sd, *LEVEL_GAIN)
+    ratio = low.std() / _low_of(photo_input(image, plain), plain).std()
+    assert abs(ratio - gain) < 0.1 * gain, f"{name}: deviation scaled by {ratio:.3f}, not {gain:.3f}"
+    assert abs(_low_of(photo_input(image, plain), plain).mean() - own_mean) < 0.02
+
+
+def test_input_levels_gain_stays_in_its_range():
+    """A nearly flat picture (a wall) is not stretched into noise, nor a busy one flattened."""
+    levels = (0.5, 0.1)
+    flat = 0.3 + 0.001 * np.random.default_rng(0).standard_normal((11, 11)).astype(np.float32)
+    busy = np.tile([0.0, 1.0], 61)[:121].reshape(11, 11).astype(np.float32)
+    for low, gain in ((flat, LEVEL_GAIN[1]), (busy, LEVEL_GAIN[0])):
+        moved = relevel(tf.constant(low), levels).numpy()
+        assert abs(moved.mean() - 0.5) < 1e-5
+        assert moved.std() == pytest.approx(low.std() * gain, rel=1e-3)
+
+
+def test_training_inputs_are_levelled_like_photographs(photo):
+    """make_pair levels before its brightness and contrast jitter: with the jitter off, the
+    training input's low-res mean is the levels' whatever the crop."""
+    params = TransformParams(size=SIZE, brightness=0.0, contrast=0.0, levels=(0.65, 0.12))
+    for i in range(4):
+        x, _ = make_pair(photo, tf.constant([7, i], tf.int64), params)
+        assert abs(_low_of(x.numpy(), params).mean() - 0.65) < 0.02
+
+
+def test_levels_round_trip_through_meta_and_old_metas_have_none():
+    params = TransformParams(size=SIZE, levels=(0.6757, 0.0958))
+    meta = {"input": {"size": SIZE}, "transform": params.to_meta()}
+    assert TransformParams.from_meta(meta) == params
+    del meta["transform"]["levels"]  # a model exported before input levels
+    assert TransformParams.from_meta(meta).levels is None

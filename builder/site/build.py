@@ -102,7 +102,9 @@ META_FIELDS = {"input.size": "a positive integer", "input.channels": "1", "outpu
                "transform.cubic_a": "a number", "transform.luma": "a list of 3 numbers",
                "transform.brightness": "a number", "transform.contrast": "a number",
                "transform.scale": "a list of 2 numbers", "transform.flip_horizontal": "true or false",
-               "transform.flip_vertical": "true or false", "params": "a positive integer",
+               "transform.flip_vertical": "true or false",
+               "transform.levels": "null or {mean, sd, gain: [min, max]} with mean and sd in (0, 1] and 0 < min <= max",
+               "params": "a positive integer",
                "flops": "a positive integer", "steps": "a non-negative integer"}
 
 
@@ -113,9 +115,19 @@ def _is(value, kind: str) -> bool:
         n = int(kind.split()[3])
         return isinstance(value, list) and len(value) == n and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    if kind.startswith("null or {mean"):  # transform.levels: absent or null in models trained without them
+        return value is None or _levels(value)
     return {"a positive integer": integer and value > 0, "a non-negative integer": integer and value >= 0,
             "a number": number, "true or false": isinstance(value, bool),
             "1": integer and value == 1, "3": integer and value == 3}[kind]
+
+
+def _levels(value) -> bool:
+    if not isinstance(value, dict) or not _is(value.get("gain"), "a list of 2 numbers"):
+        return False
+    mean, sd, (low, high) = value.get("mean"), value.get("sd"), value["gain"]
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (mean, sd))
+    return numbers and 0 < mean <= 1 and 0 < sd <= 1 and 0 < low <= high
 
 
 def saved_model_input_size(saved_model_pb: Path) -> int | None:

@@ -83,14 +83,17 @@ class Run:
 
     def write_dataset_info(self, name: str, params) -> None:
         write_text(self.dataset_path, json.dumps(
-            {"name": name, "flip_horizontal": params.flip_horizontal, "flip_vertical": params.flip_vertical}))
+            {"name": name, "flip_horizontal": params.flip_horizontal, "flip_vertical": params.flip_vertical,
+             "levels": params.levels}))
 
     def transform(self, config: cfg.TrainConfig):
         """The transform the run trained with, and its dataset's name."""
         from builder.training.transform import TransformParams
 
         saved = json.loads(self.dataset_path.read_text())
-        return TransformParams.from_config(config, (saved["flip_horizontal"], saved["flip_vertical"])), saved["name"]
+        levels = saved.get("levels")  # absent in runs from before input levels
+        flips = (saved["flip_horizontal"], saved["flip_vertical"])
+        return TransformParams.from_config(config, flips, tuple(levels) if levels else None), saved["name"]
 
     def checkpoint_steps(self) -> list[int]:
         """Steps of the checkpoints on disk, oldest first (files ckpt-<step>.index)."""

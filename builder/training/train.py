@@ -75,7 +75,7 @@ def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -
     from builder.training.data import load_dataset, unpaired_images
     from builder.training.pairs import fixed_pairs, training_stream
     from builder.training.trainer import Trainer, choose_strategy, learning_rate
-    from builder.training.transform import TransformParams
+    from builder.training.transform import TransformParams, theme_levels
 
     run = Run.of(config)
     if not resume and run.has_checkpoints():
@@ -95,7 +95,11 @@ def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -
     held.append(run.lock())  # one training per run at a time
     for line in dataset.skipped:
         print(f"skipped {line}")
-    params = TransformParams.from_config(config, (dataset.flip_horizontal, dataset.flip_vertical))
+    flips = (dataset.flip_horizontal, dataset.flip_vertical)
+    params = TransformParams.from_config(config, flips)
+    if config.input_levels == "theme":  # measured on the initial images: a resume measures the same
+        params = TransformParams.from_config(config, flips, theme_levels(dataset.train, params))
+        print(f"input levels: mean {params.levels[0]:.3f}, deviation {params.levels[1]:.3f}")
 
     def keep_run_info() -> None:
         """The run's config.toml and dataset.json, written once the run has stepped: a resume that

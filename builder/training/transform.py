@@ -16,6 +16,7 @@ import numpy as np
 
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as tf.image.rgb_to_grayscale
 CUBIC_A = -0.5
+LEVEL_GAIN = (0.5, 2.0)  # input levels: the contrast gain's range (a flat wall is not made noise)
 
 
 @dataclass(frozen=True)
@@ -28,25 +29,31 @@ class TransformParams:
     contrast: float = 0.15
     flip_horizontal: bool = True
     flip_vertical: bool = False
+    levels: tuple[float, float] | None = None  # input levels (mean, sd) of the low-res image, or None
 
     @classmethod
-    def from_config(cls, config, dataset_flips: tuple[bool, bool] = (True, False)) -> "TransformParams":
-        """A run's transform: the TrainConfig's numbers, flips resolved ("auto") against the dataset's."""
+    def from_config(cls, config, dataset_flips: tuple[bool, bool] = (True, False),
+                    levels: tuple[float, float] | None = None) -> "TransformParams":
+        """A run's transform: the TrainConfig's numbers, flips resolved ("auto") against the dataset's,
+        and the input levels measured on its images (`theme_levels`) when the config asks for them."""
         def flip(choice: str, dataset_default: bool) -> bool:
             return dataset_default if choice == "auto" else choice == "yes"
 
         return cls(size=config.size, downscale=config.downscale, scale_min=config.scale_min,
                    scale_max=config.scale_max, brightness=config.brightness, contrast=config.contrast,
                    flip_horizontal=flip(config.flip_horizontal, dataset_flips[0]),
-                   flip_vertical=flip(config.flip_vertical, dataset_flips[1]))
+                   flip_vertical=flip(config.flip_vertical, dataset_flips[1]),
+                   levels=levels if config.input_levels == "theme" else None)
 
     @classmethod
     def from_meta(cls, meta: dict) -> "TransformParams":
         """The transform a model was trained with, read back from its meta.json (see `to_meta`)."""
         t = meta["transform"]
+        levels = t.get("levels")  # absent in models from before input levels
         return cls(size=meta["input"]["size"], downscale=t["downscale"], scale_min=t["scale"][0],
                    scale_max=t["scale"][1], brightness=t["brightness"], contrast=t["contrast"],
-                   flip_horizontal=t["flip_horizontal"], flip_vertical=t["flip_vertical"])
+                   flip_horizontal=t["flip_horizontal"], flip_vertical=t["flip_vertical"],
+                   levels=(levels["mean"], levels["sd"]) if levels else None)
 
     @property
     def low_size(self) -> int:
@@ -66,6 +73,8 @@ class TransformParams:
             "scale": [self.scale_min, self.scale_max],
             "flip_horizontal": self.flip_horizontal,
             "flip_vertical": self.flip_vertical,
+            "levels": None if self.levels is None else
+            {"mean": self.levels[0], "sd": self.levels[1], "gain": list(LEVEL_GAIN)},
         }
 
 
@@ -97,16 +106,51 @@ def bicubic_matrix(src: int, dst: int) -> np.ndarray:
     return m.astype(np.float32)
 
 
+def relevel(low, levels: tuple[float, float]):
+    """(..., L, L) low-res luma moved to the input levels' mean and standard deviation:
+    (x - m) * k + mean, m and s the image's own, k = sd / s within LEVEL_GAIN. Training's
+    images and a visitor's camera then reach the generator at the same levels, whatever the
+    room's light (photographs' inputs are darker and more contrasted than a sky's or a sea's)."""
+    from builder.tfenv import tensorflow
+
+    tf = tensorflow()
+    mean, sd = levels
+    m = tf.reduce_mean(low, axis=[-2, -1], keepdims=True)
+    s = tf.sqrt(tf.maximum(tf.reduce_mean(tf.square(low), axis=[-2, -1], keepdims=True) - tf.square(m), 0.0))
+    k = tf.clip_by_value(sd / tf.maximum(s, 1e-6), *LEVEL_GAIN)
+    return (low - m) * k + mean
+
+
 def soften(gray, params: TransformParams):
-    """(..., S, S) gray in [0,1] -> area down to low_size, bicubic back up. Works on numpy or tf."""
+    """(..., S, S) gray in [0,1] -> area down to low_size, input levels (if any), bicubic back up.
+    Works on numpy or tf."""
     from builder.tfenv import tensorflow
 
     tf = tensorflow()
 
     down = tf.constant(area_matrix(params.size, params.low_size))  # (L, S)
     up = tf.constant(bicubic_matrix(params.low_size, params.size))  # (S, L)
-    low = tf.einsum("ls,...st,mt->...lm", down, gray, down)  # (..., L, L)
+    low = tf.einsum("ls,...st,mt->...lm", down, tf.cast(gray, tf.float32), down)  # (..., L, L)
+    if params.levels is not None:
+        low = relevel(low, params.levels)
     return tf.einsum("sl,...lm,tm->...st", up, low, up)  # (..., S, S)
+
+
+def low_levels(image: np.ndarray, params: TransformParams) -> tuple[float, float]:
+    """Mean and standard deviation of one image's low-res luma (its centre square, as photo_input
+    frames it): what `relevel` moves, and what `theme_levels` takes the median of."""
+    square = centre_square(image, params.size)
+    gray = square @ np.asarray(LUMA, np.float32)
+    down = area_matrix(params.size, params.low_size)
+    low = down @ gray @ down.T
+    return float(low.mean()), float(low.std())
+
+
+def theme_levels(images: list[np.ndarray], params: TransformParams) -> tuple[float, float]:
+    """The input levels of a set of target images: the median of their low-res means and of
+    their standard deviations, rounded (they are written into meta.json for the browser)."""
+    stats = np.array([low_levels(image, params) for image in images])
+    return round(float(np.median(stats[:, 0])), 4), round(float(np.median(stats[:, 1])), 4)
 
 
 SHIFT_PX = 7  # shift_consistency's pan: prime to the 24-px grid, so its pairs link every grid phase
@@ -195,7 +239,16 @@ def photo_input(image: np.ndarray, params: TransformParams) -> np.ndarray:
     from builder.tfenv import tensorflow
 
     tf = tensorflow()
+    gray = tf.tensordot(centre_square(image, params.size), tf.constant(LUMA, tf.float32), axes=1)
+    soft = soften(gray, params)
+    return (tf.clip_by_value(soft, 0, 1)[..., None] * 2 - 1).numpy()
 
+
+def centre_square(image: np.ndarray, size: int) -> np.ndarray:
+    """(H, W[, C]) uint8 -> its centre square, area-resized to (size, size, 3) float32 in [0, 1]."""
+    from builder.tfenv import tensorflow
+
+    tf = tensorflow()
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     image = image[..., :3]
@@ -203,7 +256,5 @@ def photo_input(image: np.ndarray, params: TransformParams) -> np.ndarray:
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
     square = tf.image.convert_image_dtype(image[top:top + side, left:left + side], tf.float32)
-    square = tf.image.resize(square, [params.size, params.size], method="area", antialias=True)
-    gray = tf.tensordot(tf.clip_by_value(square, 0, 1), tf.constant(LUMA, tf.float32), axes=1)
-    soft = soften(gray, params)
-    return (tf.clip_by_value(soft, 0, 1)[..., None] * 2 - 1).numpy()
+    square = tf.image.resize(square, [size, size], method="area", antialias=True)
+    return tf.clip_by_value(square, 0, 1).numpy()

@@ -1,6 +1,6 @@
 // The training input transform on WebGL2, as three passes (one shader file each):
-//   source (video/canvas/image) -> low_size^2 luma (area) -> 1x1 mean -> S^2 bicubic,
-//   brightness, contrast, clip, [-1, 1].
+//   source (video/canvas/image) -> low_size^2 luma (area) -> its mean and the input levels' gain
+//   (2x1) -> S^2 bicubic, input levels, brightness, contrast, clip, [-1, 1].
 // On the readback path only the first pass runs here and upscale.js does the rest in JS.
 // The area pass also makes the frame's motion map (GRID^2 luma, motion.js) from the same crop.
 // All numbers come from meta.transform / meta.input and the visitor's controls, as uniforms.
@@ -52,7 +52,7 @@ export function createPreprocessor(gl, { size, transform, readback = false }) {
   const inShader = readback ? null : {  // the second half in GLSL (WebGL backend)
     mean: createProgram(gl, VERTEX, shader('preprocess_mean.frag.glsl', meanSource)),
     upscale: createProgram(gl, VERTEX, shader('preprocess_upscale.frag.glsl', upscaleSource)),
-    meanTarget: createTarget(gl, 1, 1, formats.scalar),
+    meanTarget: createTarget(gl, 2, 1, formats.scalar),  // the low image's mean and levels' gain
     output: createTarget(gl, size, size, formats.scalar),
   };
   const inJS = !readback ? null : {  // the second half in JS, after reading back low_size^2
@@ -99,9 +99,11 @@ export function createPreprocessor(gl, { size, transform, readback = false }) {
   }
 
   function upscaleInShader({ brightness, contrast }) {
+    const levels = transform.levels;
     pass(inShader.meanTarget, inShader.mean, (u) => {
       bindTexture(gl, 0, low.texture, u.u_low);
       gl.uniform1i(u.u_lowSize, lowSize);
+      gl.uniform4f(u.u_levels, levels ? 1 : 0, levels ? levels.sd : 0, ...(levels ? levels.gain : [1, 1]));
     });
     pass(inShader.output, inShader.upscale, (u) => {
       bindTexture(gl, 0, low.texture, u.u_low);
@@ -109,6 +111,7 @@ export function createPreprocessor(gl, { size, transform, readback = false }) {
       gl.uniform1i(u.u_lowSize, lowSize);
       gl.uniform1f(u.u_outSize, size);
       gl.uniform1f(u.u_cubicA, transform.cubic_a);
+      gl.uniform1f(u.u_levelMean, levels ? levels.mean : -1);
       gl.uniform1f(u.u_brightness, brightness);
       gl.uniform1f(u.u_contrast, contrast);
     });

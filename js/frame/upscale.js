@@ -1,7 +1,7 @@
-// The input transform's second half in JS (mean, bicubic upscale, brightness, contrast: the
-// same steps and numbers as preprocess_upscale.frag.glsl). The readback path (wasm, cpu,
-// webgpu: preprocess.js with readback: true) and the 2D-canvas fallback (preprocess_canvas.js)
-// both end here; only the WebGL backend upscales in the shader instead.
+// The input transform's second half in JS (mean, bicubic upscale, input levels, brightness,
+// contrast: the same steps and numbers as preprocess_mean and preprocess_upscale.frag.glsl).
+// The readback path (wasm, cpu, webgpu: preprocess.js with readback: true) and the 2D-canvas
+// fallback (preprocess_canvas.js) both end here; only the WebGL backend upscales in the shader.
 
 /** Keys cubic convolution weight for distance x (a = meta.transform.cubic_a). */
 function keys(x, a) {
@@ -35,12 +35,21 @@ function cubicTaps(lowSize, outSize, a) {
  */
 export function createUpscaler(lowSize, size, transform) {
   const taps = cubicTaps(lowSize, size, transform.cubic_a);
+  const levels = transform.levels;  // absent or null: a model trained without input levels
   const rows = new Float32Array(lowSize * size);  // horizontal pass: lowSize rows x S columns
   const result = new Float32Array(size * size);
   return function upscale(low, { brightness = 0, contrast = 1 } = {}) {
+    const n = lowSize * lowSize;
     let mean = 0;
-    for (let i = 0; i < lowSize * lowSize; i++) mean += low[i];
-    mean /= lowSize * lowSize;
+    let squares = 0;
+    for (let i = 0; i < n; i++) {
+      mean += low[i];
+      squares += low[i] * low[i];
+    }
+    mean /= n;
+    const sd = Math.sqrt(Math.max(squares / n - mean * mean, 0));
+    const gain = levels ? Math.min(Math.max(levels.sd / Math.max(sd, 1e-6), levels.gain[0]), levels.gain[1]) : 1;
+    const centre = levels ? levels.mean : mean;
     for (let y = 0; y < lowSize; y++) {
       const r = y * lowSize;
       for (let x = 0; x < size; x++) {
@@ -53,7 +62,8 @@ export function createUpscaler(lowSize, size, transform) {
       for (let x = 0; x < size; x++) {
         let v = rows[t[0] * size + x] * t[1] + rows[t[2] * size + x] * t[3]
           + rows[t[4] * size + x] * t[5] + rows[t[6] * size + x] * t[7];
-        v = Math.min(Math.max((v - mean) * contrast + mean + brightness, 0), 1);
+        v = (v - mean) * gain + centre;
+        v = Math.min(Math.max((v - centre) * contrast + centre + brightness, 0), 1);
         result[y * size + x] = v * 2 - 1;
       }
     }
