@@ -126,8 +126,7 @@ def _levels(value) -> bool:
     if not isinstance(value, dict) or not _is(value.get("gain"), "a list of 2 numbers"):
         return False
     mean, sd, (low, high) = value.get("mean"), value.get("sd"), value["gain"]
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (mean, sd))
-    return numbers and 0 < mean <= 1 and 0 < sd <= 1 and 0 < low <= high
+    return _is(mean, "a number") and _is(sd, "a number") and 0 < mean <= 1 and 0 < sd <= 1 and 0 < low <= high
 
 
 def saved_model_input_size(saved_model_pb: Path) -> int | None:

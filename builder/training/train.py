@@ -4,6 +4,7 @@ at the end. What it writes is laid out in runs.py."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import json
 import math
@@ -98,7 +99,7 @@ def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -
     flips = (dataset.flip_horizontal, dataset.flip_vertical)
     params = TransformParams.from_config(config, flips)
     if config.input_levels == "theme":  # measured on the initial images: a resume measures the same
-        params = TransformParams.from_config(config, flips, theme_levels(dataset.train, params))
+        params = dataclasses.replace(params, levels=theme_levels(dataset.train, params))
         print(f"input levels: mean {params.levels[0]:.3f}, deviation {params.levels[1]:.3f}")
 
     def keep_run_info() -> None:
