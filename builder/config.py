@@ -54,8 +54,9 @@ class TrainConfig:
     brightness: float = opt(0.2, "Input transform: random brightness delta, +- on [0,1] values.")
     contrast: float = opt(0.15, "Input transform: random contrast factor 1 +- this.")
     input_levels: str = opt("none", "Input levels: theme moves every input (training's and the camera's) to the "
-                            "median mean and deviation of the training images' inputs, or none.",
-                            choices=("none", "theme"))
+                            "median mean and deviation of the training images' inputs; mean to their median "
+                            "mean alone, keeping the scene's contrast; or none.",
+                            choices=("none", "theme", "mean"))
     flip_horizontal: str = opt("auto", "Random horizontal flips: yes, no, or auto (the dataset's default).",
                                choices=("yes", "no", "auto"))
     flip_vertical: str = opt("auto", "Random vertical flips: yes, no, or auto (the dataset's default).",

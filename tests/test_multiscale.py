@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from builder import config as cfg
 from builder.errors import ConfigError
@@ -189,6 +190,11 @@ def test_the_whole_recipe_trains_on_a_folder_of_photographs_checkpoints_resumes_
     toml = (run / "config.toml").read_text()
     assert "disc_scales = 2\n" in toml and "feature_matching = 10.0\n" in toml
 
+    # A resume keeps the levels it trained with, even if the folder has changed since.
+    levels = json.loads((run / "dataset.json").read_text())["levels"]
+    for i in range(4):
+        Image.new("RGB", (64, 64), (250, 250, 250)).save(Path(config.dataset) / f"white{i}.jpg")
+
     more = resolve_config({"name": "ms", "runs_dir": config.runs_dir, "steps": 6}, None, resume=True)
     assert (more.disc_scales, more.feature_matching) == (2, 10.0)
     train(more, resume=True)
@@ -196,7 +202,7 @@ def test_the_whole_recipe_trains_on_a_folder_of_photographs_checkpoints_resumes_
     meta = json.loads((Path(config.models_dir) / "ms" / "meta.json").read_text())
     assert not any("disc" in key or "feature" in key for key in (*meta, *meta["architecture"]))
     # measured on the photographs (deviation 0 here: at 16 px the low-res image is one pixel)
-    levels = json.loads((run / "dataset.json").read_text())["levels"]
+    assert json.loads((run / "dataset.json").read_text())["levels"] == levels
     assert 0 < levels[0] < 1 and levels[1] >= 0 and [meta["transform"]["levels"][k] for k in ("mean", "sd")] == levels
 
     done = subprocess.run([sys.executable, "-m", "builder", "train", "--name", "ms", "--runs-dir", config.runs_dir,

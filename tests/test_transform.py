@@ -185,3 +185,21 @@ def test_levels_round_trip_through_meta_and_old_metas_have_none():
     assert TransformParams.from_meta(meta) == params
     del meta["transform"]["levels"]  # a model exported before input levels
     assert TransformParams.from_meta(meta).levels is None
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "camera"])
+def test_mean_levels_move_the_brightness_and_keep_the_scene_contrast(name):
+    """--input-levels mean: a photograph reaches the generator at the theme's brightness with its
+    own contrast (the gain's range is (1, 1)), and meta.json says so for the browser."""
+    from builder.config import TrainConfig
+
+    params = TransformParams.from_config(TrainConfig(name="m", size=SIZE, input_levels="mean"), levels=(0.7, 0.1))
+    assert params.level_gain == (1.0, 1.0)
+    image = real_photos((name,))[name]
+    plain = TransformParams(size=SIZE)
+    low, own = _low_of(photo_input(image, params), params), _low_of(photo_input(image, plain), plain)
+    assert abs(low.mean() - 0.7) < 0.02, f"{name}: mean {low.mean():.3f}, not the levels' 0.7"
+    assert low.std() == pytest.approx(own.std(), rel=0.02), f"{name}: the scene's contrast changed"
+    meta = {"input": {"size": SIZE}, "transform": params.to_meta()}
+    assert meta["transform"]["levels"]["gain"] == [1.0, 1.0]
+    assert TransformParams.from_meta(meta) == params

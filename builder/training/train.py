@@ -98,9 +98,13 @@ def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -
         print(f"skipped {line}")
     flips = (dataset.flip_horizontal, dataset.flip_vertical)
     params = TransformParams.from_config(config, flips)
-    if config.input_levels == "theme":  # measured on the initial images: a resume measures the same
-        params = dataclasses.replace(params, levels=theme_levels(dataset.train, params))
-        print(f"input levels: mean {params.levels[0]:.3f}, deviation {params.levels[1]:.3f}")
+    if config.input_levels != "none":
+        # A resume keeps the levels it trained with (the folder may have changed since); a new run
+        # measures them on its images.
+        kept = run.transform(config)[0].levels if resume and run.dataset_path.is_file() else None
+        params = dataclasses.replace(params, levels=kept or theme_levels(dataset.train, params))
+        source = "the run's own" if kept else "measured on its images"
+        print(f"input levels: mean {params.levels[0]:.3f}, deviation {params.levels[1]:.3f} ({source})")
 
     def keep_run_info() -> None:
         """The run's config.toml and dataset.json, written once the run has stepped: a resume that

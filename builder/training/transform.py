@@ -17,6 +17,8 @@ import numpy as np
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as tf.image.rgb_to_grayscale
 CUBIC_A = -0.5
 LEVEL_GAIN = (0.5, 2.0)  # input levels: the contrast gain's range (a flat wall is not made noise)
+# input_levels -> the contrast gain's range: "mean" moves the brightness alone and keeps the scene's contrast
+LEVEL_MODES = {"theme": LEVEL_GAIN, "mean": (1.0, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class TransformParams:
     flip_horizontal: bool = True
     flip_vertical: bool = False
     levels: tuple[float, float] | None = None  # input levels (mean, sd) of the low-res image, or None
+    level_gain: tuple[float, float] = LEVEL_GAIN  # with levels, the range of their contrast gain sd / s
 
     @classmethod
     def from_config(cls, config, dataset_flips: tuple[bool, bool] = (True, False),
@@ -43,7 +46,8 @@ class TransformParams:
                    scale_max=config.scale_max, brightness=config.brightness, contrast=config.contrast,
                    flip_horizontal=flip(config.flip_horizontal, dataset_flips[0]),
                    flip_vertical=flip(config.flip_vertical, dataset_flips[1]),
-                   levels=levels if config.input_levels == "theme" else None)
+                   levels=levels if config.input_levels in LEVEL_MODES else None,
+                   level_gain=LEVEL_MODES.get(config.input_levels, LEVEL_GAIN))
 
     @classmethod
     def from_meta(cls, meta: dict) -> "TransformParams":
@@ -53,7 +57,8 @@ class TransformParams:
         return cls(size=meta["input"]["size"], downscale=t["downscale"], scale_min=t["scale"][0],
                    scale_max=t["scale"][1], brightness=t["brightness"], contrast=t["contrast"],
                    flip_horizontal=t["flip_horizontal"], flip_vertical=t["flip_vertical"],
-                   levels=(levels["mean"], levels["sd"]) if levels else None)
+                   levels=(levels["mean"], levels["sd"]) if levels else None,
+                   level_gain=tuple(levels["gain"]) if levels else LEVEL_GAIN)
 
     @property
     def low_size(self) -> int:
@@ -74,7 +79,7 @@ class TransformParams:
             "flip_horizontal": self.flip_horizontal,
             "flip_vertical": self.flip_vertical,
             "levels": None if self.levels is None else
-            {"mean": self.levels[0], "sd": self.levels[1], "gain": list(LEVEL_GAIN)},
+            {"mean": self.levels[0], "sd": self.levels[1], "gain": list(self.level_gain)},
         }
 
 
@@ -106,9 +111,9 @@ def bicubic_matrix(src: int, dst: int) -> np.ndarray:
     return m.astype(np.float32)
 
 
-def relevel(low, levels: tuple[float, float]):
+def relevel(low, levels: tuple[float, float], gain: tuple[float, float] = LEVEL_GAIN):
     """(..., L, L) low-res luma moved to the input levels' mean and standard deviation:
-    (x - m) * k + mean, m and s the image's own, k = sd / s within LEVEL_GAIN. Training's
+    (x - m) * k + mean, m and s the image's own, k = sd / s within `gain` ((1, 1): the mean alone). Training's
     images and a visitor's camera then reach the generator at the same levels, whatever the
     room's light (photographs' inputs are darker and more contrasted than a sky's or a sea's)."""
     from builder.tfenv import tensorflow
@@ -117,7 +122,7 @@ def relevel(low, levels: tuple[float, float]):
     mean, sd = levels
     m = tf.reduce_mean(low, axis=[-2, -1], keepdims=True)
     s = tf.sqrt(tf.maximum(tf.reduce_mean(tf.square(low), axis=[-2, -1], keepdims=True) - tf.square(m), 0.0))
-    k = tf.clip_by_value(sd / tf.maximum(s, 1e-6), *LEVEL_GAIN)
+    k = tf.clip_by_value(sd / tf.maximum(s, 1e-6), *gain)
     return (low - m) * k + mean
 
 
@@ -132,7 +137,7 @@ def soften(gray, params: TransformParams):
     up = tf.constant(bicubic_matrix(params.low_size, params.size))  # (S, L)
     low = tf.einsum("ls,...st,mt->...lm", down, tf.cast(gray, tf.float32), down)  # (..., L, L)
     if params.levels is not None:
-        low = relevel(low, params.levels)
+        low = relevel(low, params.levels, params.level_gain)
     return tf.einsum("sl,...lm,tm->...st", up, low, up)  # (..., S, S)
 
 
