@@ -55,10 +55,11 @@ def check_training(c, bad) -> None:
         bad("unpaired_weight", "needs loss gan or hinge")
     if c.texture_weight > 0 and c.size < 32:  # the pyramid has no band-pass level below 32 px
         bad("texture_weight", f"needs size 32 or more, got {c.size}")
-    if c.unpaired_follow > 0 and not c.unpaired_weight > 0:
-        bad("unpaired_follow", "needs unpaired_weight above 0 (it scores the unpaired paintings)")
+    for name in ("unpaired_follow", "unpaired_colour"):
+        if getattr(c, name) > 0 and not c.unpaired_weight > 0:
+            bad(name, "needs unpaired_weight above 0 (it scores the unpaired paintings)")
     for name in ("r1_gamma", "theme_refresh", "feature_matching", "shift_consistency", "unpaired_weight", "unpaired_follow",
-                 "texture_weight",
+                 "unpaired_colour", "texture_weight",
                  "patience"):
         if getattr(c, name) < 0:
             bad(name, f"must be 0 (off) or positive, got {getattr(c, name)}")

@@ -47,6 +47,8 @@ class TrainConfig:
     shift_consistency: float = opt(0.0, "L1 weight between outputs of two crops 7 px apart (a pan), overlap (0: off).")
     unpaired_weight: float = opt(0.0, "Unpaired theme loss: also paint other themes' inputs, judged by a PatchGAN (0: off).")
     unpaired_follow: float = opt(0.0, "Weight of 1 - r, r: those paintings' luminance against their inputs (0: off).")
+    unpaired_colour: float = opt(0.0, "Weight of the coarse colour loss: those paintings' 16-px colour mean and "
+                                 "deviation against the theme pictures' (0: off).")
     texture_weight: float = opt(0.0, "Sliced Wasserstein texture loss: paintings' pyramid patches against the theme's (0: off).")
     downscale: int = opt(24, "Input transform: downscale factor before the bicubic upscale.")
     scale_min: float = opt(1.0, "Input transform: smallest random scale of the target, x crop size.")

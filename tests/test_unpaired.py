@@ -126,8 +126,35 @@ def test_the_follow_loss_is_the_scorecards_correlation_and_moves_the_generator_t
 @pytest.mark.parametrize("fields, field, words", [
     ({"unpaired_weight": -1.0}, "unpaired_weight", "0 (off) or positive"),
     ({"unpaired_weight": 1.0, "loss": "wgan-gp"}, "unpaired_weight", "gan or hinge"),
-    ({"unpaired_follow": 1.0}, "unpaired_follow", "needs unpaired_weight above 0")])
+    ({"unpaired_follow": 1.0}, "unpaired_follow", "needs unpaired_weight above 0"),
+    ({"unpaired_colour": 1.0}, "unpaired_colour", "needs unpaired_weight above 0"),
+    ({"unpaired_colour": -1.0, "unpaired_weight": 1.0}, "unpaired_colour", "0 (off) or positive")])
 def test_weights_a_run_cannot_use_are_refused(fields, field, words):
     with pytest.raises(ConfigError, match=f"field '{field}'") as raised:
         cfg.from_mapping(cfg.TrainConfig, fields, "command line")
     assert words in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_the_colour_loss_measures_the_pictures_colour_as_a_whole_and_moves_the_paintings_toward_the_theme():
+    from builder.training.losses import coarse_colour
+
+    rng = np.random.default_rng(1)
+    theme = rng.uniform(-1, 1, (4, 32, 32, 3)).astype(np.float32)
+    pooled = theme.reshape(4, 16, 2, 16, 2, 3).mean((2, 4)).reshape(-1, 3)
+    bluer = theme + np.array([-0.2, 0.0, 0.3], np.float32)  # the same pictures, colour-cast
+    assert float(coarse_colour(tf, tf.constant(theme), tf.constant(theme))) == pytest.approx(0, abs=1e-3)
+    assert float(coarse_colour(tf, tf.constant(bluer), tf.constant(theme))) == pytest.approx(0.5, abs=1e-3)
+    flat = np.repeat(pooled.mean(0)[None, None, None], 32, 1).repeat(32, 2)  # the right mean, no light and shade
+    assert float(coarse_colour(tf, tf.constant(flat), tf.constant(theme))) == pytest.approx(pooled.std(0).sum(), rel=1e-2)
+
+    # A few steps on the colour loss alone move the unpaired paintings' mean colour to the theme's.
+    x, _, unpaired_x = batch(0)
+    y = np.broadcast_to(np.array([0.6, -0.2, -0.6], np.float32), (2, 32, 32, 3)).copy()  # an orange theme
+    trainer = Trainer(small(unpaired_colour=10.0, l1_weight=0.0, unpaired_weight=1e-6, lr=1e-3), choose_strategy())
+    def gap():
+        return np.abs(trainer.generator(unpaired_x, training=False).numpy().mean((0, 1, 2)) - y[0, 0, 0]).sum()
+    before = gap()
+    assert "g_colour" in trainer.train_step((x, y, unpaired_x))
+    for _ in range(39):
+        trainer.train_step((x, y, unpaired_x))
+    assert gap() < 0.4 * before, f"colour gap {before:.3f} -> {gap():.3f}"

@@ -97,3 +97,19 @@ def follows_input(tf, x, painted):
     b -= tf.reduce_mean(b, axis=1, keepdims=True)
     r = tf.reduce_sum(a * b, axis=1) * tf.math.rsqrt(tf.reduce_sum(a * a, axis=1) * tf.reduce_sum(b * b, axis=1) + 1e-8)
     return tf.reduce_mean(1.0 - r)
+
+
+def coarse_colour(tf, painted, theme, side: int = 16):
+    """Per colour channel, |difference| of the mean and of the standard deviation, over the batch,
+    of the paintings' and the theme pictures' `side`-px average-pooled images, summed: the colour
+    and light of the picture as a whole, which a PatchGAN judging 70-px patches does not see (a
+    sky painted too blue is blue sky in every patch). The theme's side is a constant."""
+    def moments(images):
+        pooled = tf.nn.avg_pool2d(images, ksize=images.shape[1] // side, strides=images.shape[1] // side,
+                                  padding="VALID")
+        flat = tf.reshape(pooled, [-1, images.shape[-1]])
+        mean = tf.reduce_mean(flat, axis=0)
+        return mean, tf.sqrt(tf.reduce_mean(tf.square(flat - mean), axis=0) + 1e-8)
+
+    (pm, ps), (tm, ts) = moments(painted), moments(tf.stop_gradient(theme))
+    return tf.reduce_sum(tf.abs(pm - tm) + tf.abs(ps - ts))

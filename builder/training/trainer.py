@@ -18,7 +18,8 @@ TrainConfig field, off at 0/none:
     judges those paintings against the theme's pictures. The paired losses only ever see inputs
     made from the theme, so on a scene unlike it (a mid-grey room under a fire model) nothing
     told the generator what to paint; this does. unpaired_follow: and those paintings' luminance
-    must correlate with their inputs (losses.follows_input), so the scene stays in the theme.
+    must correlate with their inputs (losses.follows_input), so the scene stays in the theme;
+    unpaired_colour: and their colour and light as a whole match the theme's (losses.coarse_colour).
   - texture_weight: every painting's Laplacian-pyramid patches match a theme picture's in
     distribution (texture.py: a sliced Wasserstein loss), its own target's for a pair, the batch's
     pictures' for the unpaired paintings: the theme's crisp detail, asked for at no place.
@@ -169,6 +170,9 @@ class Trainer:
                 if c.unpaired_follow > 0:
                     extra["g_follow"] = losses.follows_input(tf, unpaired_x, painted)
                     g_loss += c.unpaired_follow * extra["g_follow"]
+                if c.unpaired_colour > 0:
+                    extra["g_colour"] = losses.coarse_colour(tf, painted, y)
+                    g_loss += c.unpaired_colour * extra["g_colour"]
             if c.texture_weight > 0:
                 extra["g_texture"] = texture.sliced_wasserstein(tf, fake, y)
                 if self.theme_judge is not None:
