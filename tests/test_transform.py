@@ -165,7 +165,7 @@ def test_input_levels_gain_stays_in_its_range():
     flat = 0.3 + 0.001 * np.random.default_rng(0).standard_normal((11, 11)).astype(np.float32)
     busy = np.tile([0.0, 1.0], 61)[:121].reshape(11, 11).astype(np.float32)
     for low, gain in ((flat, LEVEL_GAIN[1]), (busy, LEVEL_GAIN[0])):
-        moved = relevel(tf.constant(low), levels).numpy()
+        moved = relevel(tf.constant(low), levels, LEVEL_GAIN).numpy()
         assert abs(moved.mean() - 0.5) < 1e-5
         assert moved.std() == pytest.approx(low.std() * gain, rel=1e-3)
 

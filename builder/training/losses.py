@@ -105,8 +105,8 @@ def coarse_colour(tf, painted, theme, side: int = 16):
     and light of the picture as a whole, which a PatchGAN judging 70-px patches does not see (a
     sky painted too blue is blue sky in every patch). The theme's side is a constant."""
     def moments(images):
-        pooled = tf.nn.avg_pool2d(images, ksize=images.shape[1] // side, strides=images.shape[1] // side,
-                                  padding="VALID")
+        cell = images.shape[1] // side
+        pooled = tf.nn.avg_pool2d(images, ksize=cell, strides=cell, padding="VALID")
         flat = tf.reshape(pooled, [-1, images.shape[-1]])
         mean = tf.reduce_mean(flat, axis=0)
         return mean, tf.sqrt(tf.reduce_mean(tf.square(flat - mean), axis=0) + 1e-8)

@@ -111,7 +111,7 @@ def bicubic_matrix(src: int, dst: int) -> np.ndarray:
     return m.astype(np.float32)
 
 
-def relevel(low, levels: tuple[float, float], gain: tuple[float, float] = LEVEL_GAIN):
+def relevel(low, levels: tuple[float, float], gain: tuple[float, float]):
     """(..., L, L) low-res luma moved to the input levels' mean and standard deviation:
     (x - m) * k + mean, m and s the image's own, k = sd / s within `gain` ((1, 1): the mean alone). Training's
     images and a visitor's camera then reach the generator at the same levels, whatever the
