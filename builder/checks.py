@@ -51,6 +51,8 @@ def check_training(c, bad) -> None:
         bad("shift_consistency", f"needs an even batch_size (pairs of pan frames), got {c.batch_size}")
     if not 0 <= c.input_blur <= c.size / 8:
         bad("input_blur", f"must be 0 (off) or a sigma up to size / 8 = {c.size / 8:g} px, got {c.input_blur}")
+    if c.l1_pool < 1 or c.size % c.l1_pool:
+        bad("l1_pool", f"must be a positive factor of size {c.size}, got {c.l1_pool}")
     if c.unpaired_weight > 0 and c.loss == "wgan-gp":  # its discriminator has no gradient penalty
         bad("unpaired_weight", "needs loss gan or hinge")
     if c.texture_weight > 0 and c.size < 32:  # the pyramid has no band-pass level below 32 px
@@ -58,6 +60,8 @@ def check_training(c, bad) -> None:
     for name in ("unpaired_follow", "unpaired_colour"):
         if getattr(c, name) > 0 and not c.unpaired_weight > 0:
             bad(name, "needs unpaired_weight above 0 (it scores the unpaired paintings)")
+    if c.unpaired_inputs != "themes" and not c.unpaired_weight > 0:
+        bad("unpaired_inputs", "needs unpaired_weight above 0 (only the unpaired loss paints them)")
     for name in ("r1_gamma", "theme_refresh", "feature_matching", "shift_consistency", "unpaired_weight", "unpaired_follow",
                  "unpaired_colour", "texture_weight",
                  "patience"):

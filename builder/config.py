@@ -49,6 +49,9 @@ class TrainConfig:
     unpaired_follow: float = opt(0.0, "Weight of 1 - r, r: those paintings' luminance against their inputs (0: off).")
     unpaired_colour: float = opt(0.0, "Weight of the coarse colour loss: those paintings' 16-px colour mean and "
                                  "deviation against the theme pictures' (0: off).")
+    unpaired_inputs: str = opt("themes", "What those target-less inputs are made from: the other built-in themes' "
+                               "pictures, procedural rooms (scenes.py: a wall, a table, lit objects), or both.",
+                               choices=("themes", "scenes", "both"))
     texture_weight: float = opt(0.0, "Sliced Wasserstein texture loss: paintings' pyramid patches against the theme's (0: off).")
     downscale: int = opt(24, "Input transform: downscale factor before the bicubic upscale.")
     scale_min: float = opt(1.0, "Input transform: smallest random scale of the target, x crop size.")
@@ -66,6 +69,8 @@ class TrainConfig:
     loss: str = opt("gan", "Adversarial loss: gan (pix2pix's non-saturating loss), hinge, or wgan-gp.",
                     choices=("gan", "hinge", "wgan-gp"))
     l1_weight: float = opt(100.0, "Weight of the L1 loss against the adversarial loss (lambda).")
+    l1_pool: int = opt(1, "The L1 loss compares outputs and targets average-pooled by this factor: 1 every pixel "
+                       "(pix2pix); 8 the 32-px layout alone, leaving finer detail to the discriminator.")
     gp_weight: float = opt(10.0, "Gradient-penalty weight for wgan-gp.")
     r1_gamma: float = opt(0.0, "R1 penalty on D's gradient at real pairs, gamma/2 * |grad|^2 (0: off; gan and hinge only).")
     augment: str = opt("none", "Differentiable augmentation of every pair the discriminator sees, real and fake "

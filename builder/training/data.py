@@ -250,15 +250,23 @@ def load_theme(theme: str, *, size: int, cache_dir: Path, count: int, val_count:
 
 
 def unpaired_images(config) -> list[np.ndarray]:
-    """What the unpaired theme loss makes its target-less inputs from: pictures of every built-in
-    theme but the one trained (all four for a folder), theme_images in all, cached like a theme's."""
-    from builder.training import themes
+    """What the unpaired theme loss makes its target-less inputs from, theme_images in all: pictures
+    of every built-in theme but the one trained (all four for a folder; cached like a theme's),
+    procedural rooms (scenes.py), or half of each (config.unpaired_inputs)."""
+    from builder.training import scenes, themes
 
-    others = [t for t in themes.THEMES if t != config.dataset]
-    per_theme = max(1, config.theme_images // len(others))
-    return [image for theme in others
-            for image in load_theme(theme, size=config.size, cache_dir=Path(config.cache_dir),
-                                    count=per_theme, val_count=0).train]
+    count = config.theme_images if config.unpaired_inputs != "both" else max(1, config.theme_images // 2)
+    images = []
+    if config.unpaired_inputs in ("themes", "both"):
+        others = [t for t in themes.THEMES if t != config.dataset]
+        images += [image for theme in others
+                   for image in load_theme(theme, size=config.size, cache_dir=Path(config.cache_dir),
+                                           count=max(1, count // len(others)), val_count=0).train]
+    if config.unpaired_inputs in ("scenes", "both"):
+        side = cache_side(config.size)
+        images += [scenes.render(seed, side) for seed in tqdm(range(count), desc="rendering rooms", unit="img",
+                                                             leave=False, dynamic_ncols=True)]
+    return images
 
 
 def load_dataset(config) -> Dataset:

@@ -62,6 +62,19 @@ def penalty(tf, config, judge, x, y, fake):
     return mean_over_scales(tf, terms)
 
 
+def pooled_l1(tf, y, fake, pool: int = 1):
+    """Mean |y - fake| of the two pictures average-pooled by `pool` (1: pix2pix's L1, every pixel).
+
+    The soft input keeps only the scene's 24-px layout, so where the target's finer detail falls
+    (a cloud's crisp rim, a star) cannot be known from it; an L1 loss on every pixel then asks for
+    the average of every place it could be, a blur. Pooled, it holds the layout and lets the
+    discriminator alone judge the detail inside each cell."""
+    if pool > 1:
+        y = tf.nn.avg_pool2d(y, ksize=pool, strides=pool, padding="VALID")
+        fake = tf.nn.avg_pool2d(fake, ksize=pool, strides=pool, padding="VALID")
+    return tf.reduce_mean(tf.abs(y - fake))
+
+
 def feature_matching(tf, real: list, fake: list):
     """pix2pixHD's feature-matching loss, unweighted: per scale, the sum over every output but the
     logits of the mean |real - fake|, then the mean over scales. The real side is a constant: the

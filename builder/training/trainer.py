@@ -19,7 +19,11 @@ TrainConfig field, off at 0/none:
     made from the theme, so on a scene unlike it (a mid-grey room under a fire model) nothing
     told the generator what to paint; this does. unpaired_follow: and those paintings' luminance
     must correlate with their inputs (losses.follows_input), so the scene stays in the theme;
-    unpaired_colour: and their colour and light as a whole match the theme's (losses.coarse_colour).
+    unpaired_colour: and their colour and light as a whole match the theme's (losses.coarse_colour);
+    unpaired_inputs: those inputs come from the other themes, procedural rooms (scenes.py), or both.
+  - l1_pool:   the L1 loss on outputs and targets average-pooled (losses.pooled_l1): the scene's
+    layout held, its finest detail, which a 24x-downscaled input cannot predict, left to the
+    discriminator instead of averaged into a blur;
   - texture_weight: every painting's Laplacian-pyramid patches match a theme picture's in
     distribution (texture.py: a sliced Wasserstein loss), its own target's for a pair, the batch's
     pictures' for the unpaired paintings: the theme's crisp detail, asked for at no place.
@@ -151,7 +155,7 @@ class Trainer:
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape, tf.GradientTape() as u_tape:
             fake = self.generator(x, training=True)
             d_real, d_fake = self._judge_both(x, y, fake)
-            l1 = tf.reduce_mean(tf.abs(y - fake))
+            l1 = losses.pooled_l1(tf, y, fake, c.l1_pool)
             g_gan, d_adv = losses.adversarial(tf, c.loss, d_real, d_fake)
             penalty = losses.penalty(tf, c, self.judge, x, y, tf.stop_gradient(fake))
             g_loss = g_gan + c.l1_weight * l1
