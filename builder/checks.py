@@ -57,11 +57,12 @@ def check_training(c, bad) -> None:
         bad("unpaired_weight", "needs loss gan or hinge")
     if c.texture_weight > 0 and c.size < 32:  # the pyramid has no band-pass level below 32 px
         bad("texture_weight", f"needs size 32 or more, got {c.size}")
-    for name in ("unpaired_follow", "unpaired_colour"):
-        if getattr(c, name) > 0 and not c.unpaired_weight > 0:
-            bad(name, "needs unpaired_weight above 0 (it scores the unpaired paintings)")
-    if c.unpaired_inputs != "themes" and not c.unpaired_weight > 0:
-        bad("unpaired_inputs", "needs unpaired_weight above 0 (only the unpaired loss paints them)")
+    # What only the unpaired loss uses: its paintings' scores and what they are painted from.
+    unpaired_parts = {"unpaired_follow": c.unpaired_follow > 0, "unpaired_colour": c.unpaired_colour > 0,
+                      "unpaired_inputs": c.unpaired_inputs != "themes"}
+    for name, used in unpaired_parts.items():
+        if used and not c.unpaired_weight > 0:
+            bad(name, "needs unpaired_weight above 0 (only the unpaired loss uses it)")
     for name in ("r1_gamma", "theme_refresh", "feature_matching", "shift_consistency", "unpaired_weight", "unpaired_follow",
                  "unpaired_colour", "texture_weight",
                  "patience"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import math
 import os
@@ -264,8 +265,7 @@ def unpaired_images(config) -> list[np.ndarray]:
                                            count=max(1, count // len(others)), val_count=0).train]
     if config.unpaired_inputs in ("scenes", "both"):
         side = cache_side(config.size)
-        images += [scenes.render(seed, side) for seed in tqdm(range(count), desc="rendering rooms", unit="img",
-                                                             leave=False, dynamic_ncols=True)]
+        images += _parallel(functools.partial(scenes.render, side=side), list(range(count)), "rendering rooms")
     return images
 
 
