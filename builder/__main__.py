@@ -29,7 +29,8 @@ def _export(args) -> None:
     if cfg.name_problem(args.name):  # before a path is made of it: "" would export over models/ itself
         raise BuilderError(f"export: --name {cfg.name_problem(args.name)}")
     models_dir = Path(args.models_dir) if args.models_dir else None
-    print(f"exported {export_run(Path(args.runs_dir) / args.name, step=args.step, models_dir=models_dir)}")
+    exported = export_run(Path(args.runs_dir) / args.name, step=args.step, models_dir=models_dir, sharpen=args.sharpen)
+    print(f"exported {exported}")
 
 
 def _evaluate(args) -> None:
@@ -37,7 +38,10 @@ def _evaluate(args) -> None:
 
     photos = Path(args.photos) if args.photos else None
     if args.run:
-        evaluate_run(Path(args.run), cache_dir=Path(args.cache_dir), photos_dir=photos)
+        evaluate_run(Path(args.run), cache_dir=Path(args.cache_dir), photos_dir=photos, sharpen=args.sharpen)
+    elif args.sharpen is not None:
+        raise BuilderError("evaluate: --sharpen goes with --run; an exported model is scored with its own "
+                           "(export it again with --sharpen)")
     elif args.name:
         model_dir = Path(args.models_dir) / args.name
         if not (model_dir / "meta.json").is_file():
@@ -102,6 +106,8 @@ def parser() -> argparse.ArgumentParser:
                    help="where to write the model (default: the run's own models_dir)")
     e.add_argument("--step", type=int, default=None,
                    help="export the checkpoint of this step (default: the latest; `evaluate --run` names the best)")
+    e.add_argument("--sharpen", type=float, default=None,
+                   help="the output's unsharp mask at this amount (0: off; default: the run's own)")
     e.set_defaults(func=_export)
 
     v = sub.add_parser("evaluate", help="score a model (or every checkpoint of a run): does it paint its theme?",
@@ -114,6 +120,9 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--cache-dir", default=cfg.TrainConfig.cache_dir, help="rendered references are cached here")
     v.add_argument("--photos", help="a folder of your own photographs to score on instead of the built-in ones "
                    "(writes quality-<folder>.json/.png beside the usual scorecard)")
+    v.add_argument("--sharpen", type=float, default=None,
+                   help="with --run: score the checkpoints with the output's unsharp mask at this amount "
+                   "(default: the run's own; an exported model keeps its own)")
     v.set_defaults(func=_evaluate)
 
     b = sub.add_parser("build", help="convert models and write the static site to site/")

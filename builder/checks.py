@@ -51,6 +51,8 @@ def check_training(c, bad) -> None:
         bad("shift_consistency", f"needs an even batch_size (pairs of pan frames), got {c.batch_size}")
     if not 0 <= c.input_blur <= c.size / 8:
         bad("input_blur", f"must be 0 (off) or a sigma up to size / 8 = {c.size / 8:g} px, got {c.input_blur}")
+    if not 0 <= c.sharpen <= 4:
+        bad("sharpen", f"must be 0 (off) or an amount up to 4, got {c.sharpen}")
     if c.l1_pool < 1 or c.size % c.l1_pool:
         bad("l1_pool", f"must be a positive factor of size {c.size}, got {c.l1_pool}")
     if c.unpaired_weight > 0 and c.loss == "wgan-gp":  # its discriminator has no gradient penalty

@@ -41,6 +41,8 @@ class TrainConfig:
                      choices=("half", "quarter", "none"))
     input_blur: float = opt(0.0, "Generator: a Gaussian blur of the soft input, sigma in px, as its first layer "
                             "(hides the transform's screen-fixed 24-px grid from the rest; 0: off).")
+    sharpen: float = opt(0.0, "Generator: an unsharp mask of this amount on the output (3x3 binomial blur), in use "
+                         "only: training sees the unsharpened picture; may change on --resume or at export (0: off).")
     disc_ratio: float = opt(0.5, "Discriminator width as a multiple of the generator's base_filters.")
     disc_scales: int = opt(1, "PatchGANs, 1 to 4 (pix2pixHD): the k-th judges the pair average-pooled by 2**k.")
     feature_matching: float = opt(0.0, "Feature-matching weight (pix2pixHD: 10), beside l1_weight's L1 (0: off).")
@@ -124,7 +126,8 @@ class SiteConfig:
 
 
 # The TrainConfig fields that shape the generator: build_generator's arguments, locked on resume.
-GENERATOR_FIELDS = ("size", "base_filters", "max_filters", "depth", "padding", "downsample", "noise", "input_blur")
+GENERATOR_FIELDS = ("size", "base_filters", "max_filters", "depth", "padding", "downsample", "noise", "input_blur",
+                    "sharpen")
 
 
 def generator_options(config: TrainConfig) -> dict:

@@ -45,6 +45,18 @@ def test_the_page_loads_no_backend_before_it_chose_one(built_site):
         assert not [name for name in first if marker in scripts[name]], f"the page's entry script loads the {backend} backend"
 
 
+def test_the_frame_workers_page_side_comes_with_the_page(built_site):
+    """The first worker's start is the first frame's critical path: its page side (no tf.js) is
+    imported with the page, not fetched on demand once the page's thread is free (110-180 ms
+    later, traced). Its marker is one of its error messages; the worker's own script is apart."""
+    scripts = script_bodies(built_site)
+    entry = next(name for name in scripts if name.startswith("main-"))
+    marker = b"a frame worker did not start within"
+    holders = [name for name in scripts if marker in scripts[name]]
+    assert holders, f"no script holds {marker!r}: the marker is stale"
+    assert set(holders) <= static_closure(scripts, entry), f"{holders} load only on demand"
+
+
 MODULEPRELOAD = re.compile(r'<link rel="modulepreload" href="assets/([\w.-]+\.js)">')
 
 

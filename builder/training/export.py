@@ -191,12 +191,14 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
     return dest
 
 
-def export_run(run_dir: Path, *, step: int | None = None, models_dir: Path | None = None) -> Path:
-    """Export a run's checkpoint (the latest, or `step`): e.g. while a long run goes on."""
+def export_run(run_dir: Path, *, step: int | None = None, models_dir: Path | None = None,
+               sharpen: float | None = None) -> Path:
+    """Export a run's checkpoint (the latest, or `step`): e.g. while a long run goes on; `sharpen`
+    (not None): the output's unsharp mask at that amount instead of the run's."""
     from builder.training.runs import Run, load_generator
 
     run = Run(Path(run_dir))
-    config, generator, step = load_generator(run, step)
+    config, generator, step = load_generator(run, step, sharpen=sharpen)
     params, dataset_name = run.transform(config)
     return export_model(generator, config, params, run.dir, steps=step, dataset_name=dataset_name,
                         out_root=models_dir)

@@ -13,7 +13,7 @@ import numpy as np
 from keras import layers, ops
 
 from builder.training.layers import (Blur, InstanceNorm, JoinConv, PreluLeakyReLU, ReflectPad,
-                                     SigmoidTanh, SoftInputBlur, Upsample2x)
+                                     Sharpen, SigmoidTanh, SoftInputBlur, Upsample2x)
 from builder.training.noise import NoiseTexture
 
 
@@ -38,8 +38,9 @@ def level_filters(*, base_filters: int, max_filters: int, depth: int) -> list[in
 
 def build_generator(*, size: int, base_filters: int, max_filters: int, depth: int,
                     padding: str = "reflect", downsample: str = "blur+conv", noise: str = "half",
-                    input_blur: float = 0.0) -> keras.Model:
-    """U-Net, 1 channel in, 3 out (tanh), values in [-1, 1]."""
+                    input_blur: float = 0.0, sharpen: float = 0.0) -> keras.Model:
+    """U-Net, 1 channel in, 3 out (tanh), values in [-1, 1]; `sharpen` > 0: an unsharp mask of that
+    amount on the output, in use only (layers.Sharpen)."""
     init = keras.initializers.RandomNormal(0.0, 0.02)
     widths = level_filters(base_filters=base_filters, max_filters=max_filters, depth=depth)
 
@@ -77,6 +78,8 @@ def build_generator(*, size: int, base_filters: int, max_filters: int, depth: in
     x = JoinConv(3, padding, init, bordered_b=reflect,
                  name="out")([x, skips[0]])  # with the soft input itself, for alignment: (b, S, S, 3)
     rgb = SigmoidTanh(name="rgb")(x)  # (b, S, S, 3) in [-1, 1]
+    if sharpen > 0:  # last, without weights: checkpoints load with or without it
+        rgb = Sharpen(sharpen, name="sharpen")(rgb)
     return keras.Model(gray, rgb, name="generator")
 
 

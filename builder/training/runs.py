@@ -32,7 +32,9 @@ from builder.errors import ConfigError
 INDEX_END = bytes.fromhex("57fb808b247547db")
 
 # What a resumed run may not change: the checkpoint's networks depend on it.
-LOCKED_ON_RESUME = (*cfg.GENERATOR_FIELDS, "disc_ratio", "disc_scales", "loss", "ema_decay", "unpaired_weight")
+# (Not `sharpen`: a display filter without weights.)
+LOCKED_ON_RESUME = (*(f for f in cfg.GENERATOR_FIELDS if f != "sharpen"), "disc_ratio", "disc_scales", "loss",
+                    "ema_decay", "unpaired_weight")
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,9 @@ def _whole_index(path: Path) -> bool:
         return False
 
 
-def load_generator(run: Run, step: int | None = None):
-    """(config, generator, step) from a checkpoint: the weights' moving average when the run kept one.
+def load_generator(run: Run, step: int | None = None, *, sharpen: float | None = None):
+    """(config, generator, step) from a checkpoint: the weights' moving average when the run kept one;
+    `sharpen` (not None): the output's unsharp mask set to that amount instead of the run's.
 
     Builds only the generator: the checkpoint's discriminator and optimizer slots are left unread."""
     from builder.tfenv import tensorflow
@@ -154,6 +157,8 @@ def load_generator(run: Run, step: int | None = None):
 
     tf = tensorflow()
     config = run.config()
+    if sharpen is not None:
+        config = cfg.validate(dataclasses.replace(config, sharpen=sharpen), "--sharpen")
     prefix = run.checkpoint_prefix(step)
     generator = build_generator(**cfg.generator_options(config))
     step_variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")

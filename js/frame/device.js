@@ -1,5 +1,5 @@
 // Where the work runs. chooseBackend() picks a tf.js backend; createDevice() loads only that
-// backend's code (a separate chunk, fetched on demand) and sets it up with the matching
+// backend's code (a separate chunk, fetched on demand; the frame workers' is in their script) and sets it up with the matching
 // preprocessing and display:
 //   webgl   - the zero-copy device (device_webgl.js): preprocessing, generator and display on
 //             ONE WebGL2 context, so frames never leave the GPU;
@@ -13,6 +13,10 @@
 // warm-up run; the other devices always warm up.)
 
 import { probeWebGL } from './gl.js';
+// The frame workers' page side is small (no tf.js: that is in each worker's own script) and
+// imported with the page: a dynamic import of it waited on the page's busy thread, and the first
+// worker, whose start is the first frame's critical path, began 110-180 ms later.
+import { createWorkerDevice } from './workers.js';
 
 const BACKENDS = ['webgl', 'wasm', 'webgpu', 'cpu'];
 const MAX_WORKERS = 4;  // beyond this, a visitor's cores run other things (and each holds a model)
@@ -58,7 +62,7 @@ export async function createDevice(choice, { wasmPaths, workerUrl, workers, onLo
   if (choice.name === 'wasm' && workers > 0 && workerUrl && workersRun()) {
     try {
       const url = new URL(workerUrl, document.baseURI).href;
-      return await (await import('./workers.js')).createWorkerDevice({ count: workers, url, wasmPaths: paths });
+      return await createWorkerDevice({ count: workers, url, wasmPaths: paths });
     } catch (error) {
       console.warn(`frame workers could not start (${error.message}); WebAssembly runs in the page instead`);
     }

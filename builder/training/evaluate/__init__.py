@@ -146,7 +146,8 @@ def evaluate_model(model_dir: Path, *, site_dir: Path, cache_dir: Path, photos_d
     return result
 
 
-def evaluate_run(run_dir: Path, *, cache_dir: Path, photos_dir: Path | None = None) -> dict:
+def evaluate_run(run_dir: Path, *, cache_dir: Path, photos_dir: Path | None = None,
+                 sharpen: float | None = None) -> dict:
     from builder.training.evaluate.scorecard import Judge, rank_key
     from builder.training.runs import Run, load_generator
 
@@ -160,7 +161,7 @@ def evaluate_run(run_dir: Path, *, cache_dir: Path, photos_dir: Path | None = No
     judge = Judge.prepare(params, own, spare, others, photos_dir)
     cards = {}
     for step in tqdm(steps, desc=f"evaluate {run.dir.name}", unit="ckpt"):
-        _, generator, _ = load_generator(run, step)
+        _, generator, _ = load_generator(run, step, sharpen=sharpen)
         cards[step] = judge.score(_generate(_keras_run(generator), params.size))
     best = min(cards, key=lambda s: rank_key(cards[s]))
     result = {"run": str(run.dir), "theme": dataset_name, "best_step": best,
@@ -168,7 +169,8 @@ def evaluate_run(run_dir: Path, *, cache_dir: Path, photos_dir: Path | None = No
               "checkpoints": {str(s): public(c) for s, c in cards.items()}, "anchors": judge.anchors()}
     write_scorecard(run.dir, result, judge, cards[best], photos_dir)
     print(table([(str(s), c) for s, c in cards.items()]))
+    sharpened = "" if sharpen is None else f" --sharpen {sharpen:g}"
     print(f"best: step {best}; export it with: python -m builder export --name {run.dir.name} "
-          f"--runs-dir {run.dir.parent} --step {best}")
+          f"--runs-dir {run.dir.parent} --step {best}{sharpened}")
     return result
 
