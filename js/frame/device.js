@@ -1,6 +1,6 @@
 // Where the work runs. chooseBackend() picks a tf.js backend; createDevice() loads only that
-// backend's code (a separate chunk, fetched on demand; the frame workers' is in their script) and sets it up with the matching
-// preprocessing and display:
+// backend's code (a separate chunk, fetched on demand; the frame workers' is in their script)
+// and sets it up with the matching preprocessing and display:
 //   webgl   - the zero-copy device (device_webgl.js): preprocessing, generator and display on
 //             ONE WebGL2 context, so frames never leave the GPU;
 //   wasm    - frame workers (workers.js): whole frames in parallel, one per worker, the page's
