@@ -59,6 +59,10 @@ def check_training(c, bad) -> None:
         bad("unpaired_weight", "needs loss gan or hinge")
     if c.texture_weight > 0 and c.size < 32:  # the pyramid has no band-pass level below 32 px
         bad("texture_weight", f"needs size 32 or more, got {c.size}")
+    if c.disc_warmup >= c.steps:
+        bad("disc_warmup", f"must be fewer than steps ({c.steps}), got {c.disc_warmup}")
+    if c.stroke_weight > 0 and c.size < 32:  # the high-pass blur reaches 12 px each way
+        bad("stroke_weight", f"needs size 32 or more, got {c.size}")
     # What only the unpaired loss uses: its paintings' scores and what they are painted from.
     unpaired_parts = {"unpaired_follow": c.unpaired_follow > 0, "unpaired_colour": c.unpaired_colour > 0,
                       "unpaired_inputs": c.unpaired_inputs != "themes"}
@@ -66,8 +70,8 @@ def check_training(c, bad) -> None:
         if used and not c.unpaired_weight > 0:
             bad(name, "needs unpaired_weight above 0 (only the unpaired loss uses it)")
     for name in ("r1_gamma", "theme_refresh", "feature_matching", "shift_consistency", "unpaired_weight", "unpaired_follow",
-                 "unpaired_colour", "texture_weight",
-                 "patience"):
+                 "unpaired_colour", "texture_weight", "stroke_weight",
+                 "patience", "disc_warmup"):
         if getattr(c, name) < 0:
             bad(name, f"must be 0 (off) or positive, got {getattr(c, name)}")
     if not 1 <= c.disc_scales <= 4 or c.size % 2 ** (c.disc_scales - 1) or c.size >> (c.disc_scales - 1) < 16:

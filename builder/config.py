@@ -55,6 +55,8 @@ class TrainConfig:
                                "pictures, procedural rooms (scenes.py: a wall, a table, lit objects), or both.",
                                choices=("themes", "scenes", "both"))
     texture_weight: float = opt(0.0, "Sliced Wasserstein texture loss: paintings' pyramid patches against the theme's (0: off).")
+    stroke_weight: float = opt(0.0, "Stroke loss: the paintings' fine strokes lean, taken together, as the theme "
+                               "pictures' do (strokes.py: the scorecard's stroke_bias, squared; 0: off).")
     downscale: int = opt(24, "Input transform: downscale factor before the bicubic upscale.")
     scale_min: float = opt(1.0, "Input transform: smallest random scale of the target, x crop size.")
     scale_max: float = opt(1.3, "Input transform: largest random scale of the target, x crop size.")
@@ -96,6 +98,12 @@ class TrainConfig:
                              "every N steps (0: a fixed set; a finite set is what a discriminator memorises).")
     min_images: int = opt(8, "Refuse a folder with fewer usable images than this.")
     seed: int = opt(0, "Random seed: data order, transforms, initial weights.")
+    disc_warmup: int = opt(0, "Steps at a run's start in which only the discriminators learn, the generator held as "
+                           "it is: for a fine-tune (--init-from), whose fresh discriminators would otherwise steer "
+                           "it before they can tell its pictures from the theme's (0: none).")
+    init_from: str = opt("", "Fine-tune: a new run's generator (and its average) starts as this exported model's, "
+                         "models/NAME, whose generator must be built alike; the discriminators start fresh "
+                         "(empty: from scratch; a resume takes its checkpoint's).")
     runs_dir: str = opt("runs", "Where runs (checkpoints, samples, logs) are written.")
     models_dir: str = opt("models", "Where trained models are exported.")
     cache_dir: str = opt(".cache/datasets", "Pre-resized images, keyed by content.")

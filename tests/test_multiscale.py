@@ -174,7 +174,7 @@ def test_the_whole_recipe_trains_on_a_folder_of_photographs_checkpoints_resumes_
         sample_every=2, log_every=1, val_every=2, val_pairs=2, theme_images=4, runs_dir=str(tmp_path / "runs"),
         models_dir=str(tmp_path / "models"), cache_dir=str(tmp_path / "cache"), disc_scales=2, feature_matching=10.0,
         ema_decay=0.999, augment="translation,cutout,color", r1_gamma=0.1, theme_refresh=2, lr_decay=0.5,
-        shift_consistency=10.0, unpaired_weight=1.0, unpaired_follow=1.0, unpaired_colour=10.0, texture_weight=10.0,
+        shift_consistency=10.0, unpaired_weight=1.0, unpaired_follow=1.0, unpaired_colour=10.0, texture_weight=10.0, stroke_weight=10.0,
         input_levels="theme", l1_pool=4, unpaired_inputs="both")
     run = train(config, export=False)
     coarse = build_discriminator(size=16, base_filters=4)  # the second scale's network, freshly built
@@ -184,7 +184,7 @@ def test_the_whole_recipe_trains_on_a_folder_of_photographs_checkpoints_resumes_
     assert any(not np.array_equal(a, w.numpy()) for a, w in zip(fresh, coarse.weights)), "it was not saved"
     records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 3, 4]
-    logged = ("g_gan", "g_l1", "d", "penalty", "g_unpaired", "d_unpaired", "g_follow", "g_colour", "g_texture")
+    logged = ("g_gan", "g_l1", "d", "penalty", "g_unpaired", "d_unpaired", "g_follow", "g_colour", "g_texture", "g_stroke")
     assert all(r["g_fm"] > 0 and r["g_shift"] > 0 and np.isfinite([r[k] for k in logged]).all() for r in records)
     toml = (run / "config.toml").read_text()
     assert "disc_scales = 2\n" in toml and "feature_matching = 10.0\n" in toml and "l1_pool = 4\n" in toml

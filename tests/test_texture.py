@@ -75,19 +75,26 @@ def test_a_painting_descending_it_grows_the_pictures_fine_detail():
     assert before < 0.6 * wanted and after > before + 0.5 * (wanted - before)
 
 
-def test_the_step_logs_it_only_when_it_is_on():
+# The texture and the stroke losses (test_strokes.py) are both generator terms on its paintings.
+LOSSES = [("texture_weight", "g_texture"), ("stroke_weight", "g_stroke")]
+
+
+@pytest.mark.parametrize("field, logged", LOSSES)
+def test_the_step_logs_it_only_when_it_is_on(field, logged):
     small = dict(size=32, depth=3, base_filters=4, max_filters=8, batch_size=2)
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (2, 32, 32, 1)).astype(np.float32)
     y = rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
-    on = Trainer(cfg.TrainConfig(**small, texture_weight=10.0), choose_strategy()).train_step((x, y))
+    on = Trainer(cfg.TrainConfig(**small, **{field: 10.0}), choose_strategy()).train_step((x, y))
     off = Trainer(cfg.TrainConfig(**small), choose_strategy()).train_step((x, y))
-    assert on["g_texture"] > 0 and "g_texture" not in off
+    assert on[logged] > 0 and logged not in off
 
 
-@pytest.mark.parametrize("fields", [{"texture_weight": -1.0}, {"texture_weight": 1.0, "size": 16, "depth": 2, "downscale": 8}])
-def test_values_it_cannot_use_are_refused(fields):
-    with pytest.raises(ConfigError, match="field 'texture_weight'") as raised:
+@pytest.mark.parametrize("field", [field for field, _ in LOSSES])
+@pytest.mark.parametrize("fields", [{"weight": -1.0}, {"weight": 1.0, "size": 16, "depth": 2, "downscale": 8}])
+def test_values_it_cannot_use_are_refused(field, fields):
+    fields = {(field if k == "weight" else k): v for k, v in fields.items()}
+    with pytest.raises(ConfigError, match=f"field '{field}'") as raised:
         cfg.from_mapping(cfg.TrainConfig, fields, "command line")
     assert "\n" not in str(raised.value)
 

@@ -61,6 +61,27 @@ def write_failed(run: Run, name: str, doing: str, error: Exception) -> BuilderEr
                         f"{fix}, then {again}")
 
 
+def model_to_start_from(config: cfg.TrainConfig):
+    """--init-from's generator, checked: an exported model (models/NAME) whose generator this run's
+    options build alike (the display-only `sharpen` aside)."""
+    from builder.tfenv import tensorflow
+
+    tensorflow()  # imported quietly, before Keras imports it
+    from builder.training.export import load_exported_generator
+
+    folder = Path(config.init_from)
+    if not (folder / "config.toml").is_file() or not (folder / "saved_model").is_dir():
+        raise ConfigError(f"{folder}: --init-from needs an exported model's folder (config.toml and saved_model/), "
+                          f"such as models/fire")
+    theirs, generator = load_exported_generator(folder)
+    differ = [f"{name} {getattr(config, name)} against its {getattr(theirs, name)}" for name in cfg.GENERATOR_FIELDS
+              if name != "sharpen" and getattr(config, name) != getattr(theirs, name)]
+    if differ:
+        raise ConfigError(f"{folder}: its generator is built otherwise ({', '.join(differ)}); give this run its "
+                          f"generator options (--config {folder}/config.toml) or train from scratch")
+    return generator
+
+
 def train(config: cfg.TrainConfig, *, resume: bool = False, export: bool = True) -> Path:
     """Train (or continue) a run; export the generator to models/<name>. Returns the run dir."""
     held: list = []  # the run's lock, released however _train ends (a traceback kept by a caller
@@ -90,6 +111,7 @@ def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -
     for folder, option in ((config.runs_dir, "--runs-dir"), (config.cache_dir, "--cache-dir"),
                            *([(config.models_dir, "--models-dir")] if export else [])):
         check_writable(Path(folder), option)
+    start_model = model_to_start_from(config) if config.init_from and not resume else None
     dataset = load_dataset(config)  # bad input fails here, before anything is written
     unpaired = unpaired_images(config) if config.unpaired_weight > 0 else None
     run.samples_dir.mkdir(parents=True, exist_ok=True)
@@ -121,6 +143,9 @@ def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -
     if resume and manager.latest_checkpoint:
         trainer.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         print(f"resumed {manager.latest_checkpoint} at step {int(trainer.step)}")
+    elif start_model is not None:
+        trainer.start_from(start_model)
+        print(f"generator from {config.init_from} (the discriminators start fresh)")
 
     start = int(trainer.step)
     images = dataset.stream(config.theme_refresh, start)
@@ -173,7 +198,7 @@ def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -
         with log_path.open("a") as log:
             while step < config.steps:
                 trainer.set_learning_rate(learning_rate(config, step))  # --lr wins over a restored rate
-                losses = trainer.train_step(next(stream))
+                losses = trainer.train_step(next(stream), generator_learns=step >= config.disc_warmup)
                 step = int(trainer.step)
                 bar.update(1)
                 if not all(math.isfinite(v) for v in losses.values()):

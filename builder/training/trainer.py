@@ -1,7 +1,8 @@
 """One training step of pix2pix, with the small-data GAN recipe's parts as options.
 
-The Trainer owns the networks, the optimizers, the checkpoint and one compiled `train_step`
-(under `tf.function`, inside a `tf.distribute` strategy). Each part of the recipe is a
+The Trainer owns the networks, the optimizers, the checkpoint and the compiled `train_step`
+(under `tf.function`, inside a `tf.distribute` strategy; a second graph for steps in which the
+discriminators learn alone). Each part of the recipe is a
 TrainConfig field, off at 0/none:
   - ema_decay: an exponential moving average of the generator's weights (Karras et al. 2018),
     the network that is sampled, evaluated and exported;
@@ -26,10 +27,16 @@ TrainConfig field, off at 0/none:
     discriminator instead of averaged into a blur;
   - texture_weight: every painting's Laplacian-pyramid patches match a theme picture's in
     distribution (texture.py: a sliced Wasserstein loss), its own target's for a pair, the batch's
-    pictures' for the unpaired paintings: the theme's crisp detail, asked for at no place.
+    pictures' for the unpaired paintings: the theme's crisp detail, asked for at no place;
+  - stroke_weight: the fine strokes of everything painted in a step lean, taken together, as the
+    batch's theme pictures' do (strokes.py: the scorecard's stroke_bias);
+  - disc_warmup: the first steps train the discriminators alone, the generator held (for a
+    fine-tune, --init-from, whose discriminators start fresh).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -97,7 +104,16 @@ class Trainer:
         if self.theme_judge is not None:
             parts.update(theme_discriminator=self.theme_judge, u_opt=self.u_opt)
         self.checkpoint = tf.train.Checkpoint(**parts)
-        self._step_fn = tf.function(self._distributed_step)
+        # Two graphs: a step where everything learns, and the discriminators' alone (disc_warmup).
+        self._step_fns = {learns: tf.function(functools.partial(self._distributed_step, generator_learns=learns))
+                          for learns in (True, False)}
+
+    def start_from(self, generator) -> None:
+        """The generator and its average take `generator`'s weights (a fine-tune's start); built
+        alike, as train.start_from_model checks."""
+        for network in filter(None, (self.generator, self.ema)):
+            for mine, theirs in zip(network.weights, generator.weights):
+                mine.assign(theirs)
 
     @property
     def d_vars(self) -> list:
@@ -147,8 +163,8 @@ class Trainer:
         _, image = augment(self.tf, self.tf.zeros_like(image[..., :1]), image, self.policy)
         return [[self.theme_judge(image, training=True)]]  # losses.py's per-scale lists
 
-    def _losses(self, x, y, unpaired_x=None):
-        from builder.training import losses, texture
+    def _losses(self, x, y, unpaired_x=None, *, generator_learns=True):
+        from builder.training import losses, strokes, texture
 
         tf, c = self.tf, self.config
         replicas = self.strategy.num_replicas_in_sync
@@ -183,12 +199,17 @@ class Trainer:
                     unpaired = texture.sliced_wasserstein(tf, painted, y[:tf.shape(painted)[0]], pooled=True)
                     extra["g_texture"] = 0.5 * (extra["g_texture"] + unpaired)
                 g_loss += c.texture_weight * extra["g_texture"]
+            if c.stroke_weight > 0:  # everything painted this step, paired and unpaired
+                paintings = fake if self.theme_judge is None else tf.concat([fake, painted], axis=0)
+                extra["g_stroke"] = strokes.stroke_loss(tf, paintings, y)
+                g_loss += c.stroke_weight * extra["g_stroke"]
             d_loss = d_adv + penalty
             # Per-replica means, summed over replicas by the optimizer: divide by replica count.
             g_scaled, d_scaled = g_loss / replicas, d_loss / replicas
             u_scaled = extra["d_unpaired"] / replicas if self.theme_judge is not None else None
         g_vars, d_vars = self.generator.trainable_variables, self.d_vars
-        self.g_opt.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
+        if generator_learns:  # (not applying zeros: Adam would count the steps and skew its first real one)
+            self.g_opt.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
         self.d_opt.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
         if self.theme_judge is not None:
             u_vars = self.theme_judge.trainable_variables
@@ -202,16 +223,17 @@ class Trainer:
         for target, source in zip(self.ema.trainable_variables, self.generator.trainable_variables):
             target.assign(decay * target + (1.0 - decay) * source)
 
-    def _distributed_step(self, batch):
+    def _distributed_step(self, batch, generator_learns=True):
         """batch: (inputs, targets), and with the unpaired loss inputs that have no target."""
-        per_replica = self.strategy.run(self._losses, args=tuple(batch))
+        per_replica = self.strategy.run(self._losses, args=tuple(batch), kwargs={"generator_learns": generator_learns})
         self.step.assign_add(1)
-        if self.ema is not None:
+        if self.ema is not None and generator_learns:
             self._update_average()
         return {k: self.strategy.reduce("MEAN", v, axis=None) for k, v in per_replica.items()}
 
-    def train_step(self, batch) -> dict[str, float]:
-        return {k: float(v) for k, v in self._step_fn(batch).items()}
+    def train_step(self, batch, generator_learns: bool = True) -> dict[str, float]:
+        """One step; generator_learns False: the discriminators' alone (disc_warmup)."""
+        return {k: float(v) for k, v in self._step_fns[bool(generator_learns)](batch).items()}
 
     def generate(self, inputs: np.ndarray, batch: int = 8) -> np.ndarray:
         return np.concatenate([self.shown(inputs[i:i + batch], training=False).numpy()
