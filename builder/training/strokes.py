@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from builder.training.transform import LUMA
+
 HIGH_PASS_SIGMA = 3.0  # px, as metrics.high_pass
-_LUMA = (0.299, 0.587, 0.114)  # as transform.LUMA
 
 
 def _gaussian_taps(sigma: float) -> np.ndarray:
@@ -30,7 +31,7 @@ def _gaussian_taps(sigma: float) -> np.ndarray:
 def high_pass(tf, images):
     """(b, S, S, 3) colour in [-1, 1] -> (b, S, S, 1) luminance minus its Gaussian blur (reflected
     edges: scipy's `reflect`, TensorFlow's SYMMETRIC)."""
-    luma = tf.reduce_sum(images * tf.constant(_LUMA, images.dtype), axis=-1, keepdims=True)
+    luma = tf.reduce_sum(images * tf.constant(LUMA, images.dtype), axis=-1, keepdims=True)
     taps = _gaussian_taps(HIGH_PASS_SIGMA)
     r = len(taps) // 2
     blurred = tf.pad(luma, [[0, 0], [r, r], [r, r], [0, 0]], mode="SYMMETRIC")
