@@ -2,13 +2,11 @@
 folder that is no model, or a model whose generator is built otherwise, is refused in one line
 before the run is written. --disc-warmup: the first steps train the discriminators alone."""
 
-import dataclasses
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 
 from builder import config as cfg

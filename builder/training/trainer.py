@@ -110,7 +110,7 @@ class Trainer:
 
     def start_from(self, generator) -> None:
         """The generator and its average take `generator`'s weights (a fine-tune's start); built
-        alike, as train.start_from_model checks."""
+        alike, as train.model_to_start_from checks."""
         for network in filter(None, (self.generator, self.ema)):
             for mine, theirs in zip(network.weights, generator.weights):
                 mine.assign(theirs)
