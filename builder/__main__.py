@@ -24,12 +24,24 @@ def _train(args) -> None:
 
 
 def _export(args) -> None:
-    from builder.training.export import export_run
+    from builder.training.export import export_run, regrade_model
 
+    if args.model:
+        model_dir = Path(args.model)
+        if args.name or args.step is not None or args.sharpen is not None or args.grade is None:
+            raise BuilderError("export: --model goes with --grade alone (a run's other choices need its run: --name)")
+        if not (model_dir / "meta.json").is_file() or not (model_dir / "config.toml").is_file():
+            raise BuilderError(f"{model_dir}: not an exported model (meta.json or config.toml missing); pass models/<name>")
+        regrade_model(model_dir, args.grade)
+        print(f"graded {model_dir} ({args.grade}); score it again: python -m builder build, then evaluate --name")
+        return
+    if not args.name:
+        raise BuilderError("export: pass --name NAME (a run) or --model models/NAME --grade GRADE")
     if cfg.name_problem(args.name):  # before a path is made of it: "" would export over models/ itself
         raise BuilderError(f"export: --name {cfg.name_problem(args.name)}")
     models_dir = Path(args.models_dir) if args.models_dir else None
-    exported = export_run(Path(args.runs_dir) / args.name, step=args.step, models_dir=models_dir, sharpen=args.sharpen)
+    exported = export_run(Path(args.runs_dir) / args.name, step=args.step, models_dir=models_dir, sharpen=args.sharpen,
+                          grade=args.grade)
     print(f"exported {exported}")
 
 
@@ -38,10 +50,11 @@ def _evaluate(args) -> None:
 
     photos = Path(args.photos) if args.photos else None
     if args.run:
-        evaluate_run(Path(args.run), cache_dir=Path(args.cache_dir), photos_dir=photos, sharpen=args.sharpen)
-    elif args.sharpen is not None:
-        raise BuilderError("evaluate: --sharpen goes with --run; an exported model is scored with its own "
-                           "(export it again with --sharpen)")
+        evaluate_run(Path(args.run), cache_dir=Path(args.cache_dir), photos_dir=photos, sharpen=args.sharpen,
+                     grade=args.grade)
+    elif args.sharpen is not None or args.grade is not None:
+        raise BuilderError("evaluate: --sharpen and --grade go with --run; an exported model is scored with its own "
+                           "(export it again with them)")
     elif args.name:
         model_dir = Path(args.models_dir) / args.name
         if not (model_dir / "meta.json").is_file():
@@ -100,7 +113,8 @@ def parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_train)
 
     e = sub.add_parser("export", help="export a run's checkpoint to models/<name>")
-    e.add_argument("--name", required=True, help="run name (runs/<name>)")
+    e.add_argument("--name", help="run name (runs/<name>)")
+    e.add_argument("--model", help="an exported model, models/<name>, to give another --grade without its run")
     e.add_argument("--runs-dir", default=cfg.TrainConfig.runs_dir, help="where runs live")
     e.add_argument("--models-dir", default=None,
                    help="where to write the model (default: the run's own models_dir)")
@@ -108,6 +122,8 @@ def parser() -> argparse.ArgumentParser:
                    help="export the checkpoint of this step (default: the latest; `evaluate --run` names the best)")
     e.add_argument("--sharpen", type=float, default=None,
                    help="the output's unsharp mask at this amount (0: off; default: the run's own)")
+    e.add_argument("--grade", choices=cfg.GRADES, default=None,
+                   help="the output's colour grade (grade.py; default: the run's own)")
     e.set_defaults(func=_export)
 
     v = sub.add_parser("evaluate", help="score a model (or every checkpoint of a run): does it paint its theme?",
@@ -123,6 +139,8 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--sharpen", type=float, default=None,
                    help="with --run: score the checkpoints with the output's unsharp mask at this amount "
                    "(default: the run's own; an exported model keeps its own)")
+    v.add_argument("--grade", choices=cfg.GRADES, default=None,
+                   help="with --run: score the checkpoints with this colour grade (default: the run's own)")
     v.set_defaults(func=_evaluate)
 
     b = sub.add_parser("build", help="convert models and write the static site to site/")

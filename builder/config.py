@@ -22,6 +22,9 @@ def opt(default, doc: str, *, choices: tuple | None = None):
     return field(default=default, metadata={"doc": doc, "choices": choices})
 
 
+GRADES = ("none", "rooms")  # the output colour grades (grade.py)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a training run needs. Saved beside the run and the exported model."""
@@ -43,6 +46,9 @@ class TrainConfig:
                             "(hides the transform's screen-fixed 24-px grid from the rest; 0: off).")
     sharpen: float = opt(0.0, "Generator: an unsharp mask of this amount on the output (3x3 binomial blur), in use "
                          "only: training sees the unsharpened picture; may change on --resume or at export (0: off).")
+    grade: str = opt("none", "Output colour grade, in use only: rooms adds the theme's mean colour minus the "
+                     "generator's mean colour on procedural rooms (grade.py), fitted at export and in evaluate "
+                     "--run; may change on --resume or at export; none.", choices=GRADES)
     disc_ratio: float = opt(0.5, "Discriminator width as a multiple of the generator's base_filters.")
     disc_scales: int = opt(1, "PatchGANs, 1 to 4 (pix2pixHD): the k-th judges the pair average-pooled by 2**k.")
     feature_matching: float = opt(0.0, "Feature-matching weight (pix2pixHD: 10), beside l1_weight's L1 (0: off).")

@@ -14,6 +14,7 @@ from builder import config as cfg
 from builder.site.convert import convert_saved_model, load_saved_model, run_in_tfjs
 from builder.tfenv import tensorflow
 from builder.training.export import resave_model, save_for_converter
+from builder.training.grade import shifted
 from builder.training.model import build_generator
 from builder.training.photos import photo_inputs
 from builder.training.transform import TransformParams
@@ -24,10 +25,12 @@ import keras  # noqa: E402  (after TensorFlow, quietly)
 SIZE, DEPTH = 64, 3
 LAYOUTS = {"default": {"downsample": "blur+conv", "noise": "half"},  # nebula's
            "ocean": {"downsample": "conv", "noise": "none"}}
-# Converted as well, both new (no checkpoint before them): a generator whose first layer blurs the
-# soft input, and one whose output is sharpened (an unsharp mask, then a clip to [-1, 1]).
+# Converted as well, all new (no checkpoint before them): a generator whose first layer blurs the
+# soft input, one whose output is sharpened (an unsharp mask, then a clip to [-1, 1]), and one whose
+# output is sharpened and then colour graded (grade.py: a shift, then a clip).
 CONVERTED = {**LAYOUTS, "blurred-input": {"downsample": "blur+conv", "noise": "none", "input_blur": 2.0},
-             "sharpened": {"downsample": "blur+conv", "noise": "half", "sharpen": 1.5}}
+             "sharpened": {"downsample": "blur+conv", "noise": "half", "sharpen": 1.5},
+             "graded": {"downsample": "blur+conv", "noise": "half", "sharpen": 1.5, "colour_offset": (0.3, -0.1, 0.05)}}
 # The last one is dark and nearly flat: InstanceNorm's statistics are at their most fragile there.
 PHOTOS = ("astronaut", "coffee", "hubble_deep_field")
 
@@ -91,7 +94,10 @@ def photos() -> np.ndarray:
 def converted(request, tmp_path_factory):
     """A freshly exported generator of each layout, converted (float32): (SavedModel, model.json path, model.json)."""
     root = tmp_path_factory.mktemp(request.param)
-    save_for_converter(generator(build_generator, 0, **CONVERTED[request.param]), root / "saved_model")
+    layout = dict(CONVERTED[request.param])
+    offset = layout.pop("colour_offset", None)
+    network = generator(build_generator, 0, **layout)
+    save_for_converter(shifted(network, offset) if offset else network, root / "saved_model")
     convert_saved_model(root / "saved_model", root / "tfjs", "float32", 4 * 1024 * 1024)
     return root / "saved_model", root / "tfjs" / "model.json", json.loads((root / "tfjs" / "model.json").read_text())
 

@@ -102,7 +102,13 @@ def resave_model(model_dir: Path, *, redraw_pattern: int | None = None) -> None:
 
     from builder.training.noise import periodic, smooth_noise
 
+    from builder.training.grade import shifted
+
     config, generator = load_exported_generator(model_dir)
+    meta_path = Path(model_dir) / "meta.json"
+    offset = json.loads(meta_path.read_text())["architecture"].get("colour_offset") if meta_path.is_file() else None
+    if offset:  # the grade it was exported with, as it was fitted (not fitted again)
+        generator = shifted(generator, offset)
     if redraw_pattern is not None:
         patterns = [v for v in generator.non_trainable_variables if v.name == "pattern"]
         if not patterns:
@@ -117,6 +123,32 @@ def resave_model(model_dir: Path, *, redraw_pattern: int | None = None) -> None:
 
         meta = json.loads((Path(model_dir) / "meta.json").read_text())
         _write_photo_pictures(generator, TransformParams.from_meta(meta), Path(model_dir))
+
+
+def regrade_model(model_dir: Path, grade: str) -> Path:
+    """models/<name>/ with another colour grade, fitted anew to its own weights, without its run:
+    its SavedModel, meta.json, config.toml, evidence.png and preview.png are written again (the
+    whole folder swapped in at once); its scorecard is left as it was, to score again."""
+    import dataclasses
+
+    from builder.training.grade import graded
+    from builder.training.transform import TransformParams
+
+    model_dir = Path(model_dir)
+    config, generator = load_exported_generator(model_dir)
+    config = cfg.validate(dataclasses.replace(config, grade=grade), "--grade")
+    meta = json.loads((model_dir / "meta.json").read_text())
+    params = TransformParams.from_meta(meta)
+    generator, offset = graded(generator, config, params)
+    with new_dir(model_dir) as tmp:
+        shutil.copytree(model_dir, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns("saved_model"))
+        save_for_converter(generator, tmp / "saved_model")
+        architecture = {k: v for k, v in meta["architecture"].items() if k != "colour_offset"}
+        meta["architecture"] = {**architecture, "grade": grade, **({"colour_offset": offset} if offset else {})}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+        (tmp / "config.toml").write_text(cfg.to_toml(config))
+        _write_photo_pictures(generator, params, tmp)
+    return model_dir
 
 
 def _write_photo_pictures(generator, params, folder: Path) -> list[str]:
@@ -141,14 +173,17 @@ def _title(name: str) -> str:
 
 def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | None, *, steps: int,
                  dataset_name: str, out_root: Path | None = None) -> Path:
-    """Write models/<name>/ atomically; returns its path."""
+    """Write models/<name>/ atomically, `generator` with config.grade's colour shift; returns its path."""
     from builder.training.model import conv_flops, count_params
 
     if cfg.name_problem(config.name):  # "" would swap the whole models folder out for this one model
         raise ConfigError(f"export: field 'name' {cfg.name_problem(config.name)}")
+    from builder.training.grade import graded
+
     out_root = Path(out_root or config.models_dir)
     out_root.mkdir(parents=True, exist_ok=True)
     dest = out_root / config.name
+    generator, offset = graded(generator, config, params)  # before the temporary folder: a failed fit leaves nothing
     with new_dir(dest) as tmp:
         save_for_converter(generator, tmp / "saved_model")
         names = _write_photo_pictures(generator, params, tmp)
@@ -174,7 +209,8 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
             "output": {"channels": 3, "range": [-1, 1]},
             "transform": params.to_meta(),
             "architecture": {**{k: v for k, v in cfg.generator_options(config).items() if k != "size"},
-                             "upsampling": "bilinear resize + 3x3 conv", "norm": "instance"},
+                             "upsampling": "bilinear resize + 3x3 conv", "norm": "instance",
+                             "grade": config.grade, **({"colour_offset": offset} if offset else {})},
             "params": count_params(generator),
             "flops": conv_flops(generator),
             "steps": steps,
@@ -192,13 +228,13 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
 
 
 def export_run(run_dir: Path, *, step: int | None = None, models_dir: Path | None = None,
-               sharpen: float | None = None) -> Path:
-    """Export a run's checkpoint (the latest, or `step`): e.g. while a long run goes on; `sharpen`
-    (not None): the output's unsharp mask at that amount instead of the run's."""
+               sharpen: float | None = None, grade: str | None = None) -> Path:
+    """Export a run's checkpoint (the latest, or `step`): e.g. while a long run goes on; `sharpen`,
+    `grade` (not None): the output's unsharp mask and colour grade instead of the run's."""
     from builder.training.runs import Run, load_generator
 
     run = Run(Path(run_dir))
-    config, generator, step = load_generator(run, step, sharpen=sharpen)
+    config, generator, step = load_generator(run, step, sharpen=sharpen, grade=grade)
     params, dataset_name = run.transform(config)
     return export_model(generator, config, params, run.dir, steps=step, dataset_name=dataset_name,
                         out_root=models_dir)

@@ -147,9 +147,10 @@ def _whole_index(path: Path) -> bool:
         return False
 
 
-def load_generator(run: Run, step: int | None = None, *, sharpen: float | None = None):
+def load_generator(run: Run, step: int | None = None, *, sharpen: float | None = None, grade: str | None = None):
     """(config, generator, step) from a checkpoint: the weights' moving average when the run kept one;
-    `sharpen` (not None): the output's unsharp mask set to that amount instead of the run's.
+    `sharpen`, `grade` (not None): the output's unsharp mask and colour grade (config only: grade.py
+    applies it) set instead of the run's.
 
     Builds only the generator: the checkpoint's discriminator and optimizer slots are left unread."""
     from builder.tfenv import tensorflow
@@ -159,6 +160,8 @@ def load_generator(run: Run, step: int | None = None, *, sharpen: float | None =
     config = run.config()
     if sharpen is not None:
         config = cfg.validate(dataclasses.replace(config, sharpen=sharpen), "--sharpen")
+    if grade is not None:
+        config = cfg.validate(dataclasses.replace(config, grade=grade), "--grade")
     prefix = run.checkpoint_prefix(step)
     generator = build_generator(**cfg.generator_options(config))
     step_variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")

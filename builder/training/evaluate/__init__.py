@@ -147,8 +147,9 @@ def evaluate_model(model_dir: Path, *, site_dir: Path, cache_dir: Path, photos_d
 
 
 def evaluate_run(run_dir: Path, *, cache_dir: Path, photos_dir: Path | None = None,
-                 sharpen: float | None = None) -> dict:
+                 sharpen: float | None = None, grade: str | None = None) -> dict:
     from builder.training.evaluate.scorecard import Judge, rank_key
+    from builder.training.grade import graded
     from builder.training.runs import Run, load_generator
 
     run = Run(Path(run_dir))
@@ -161,7 +162,8 @@ def evaluate_run(run_dir: Path, *, cache_dir: Path, photos_dir: Path | None = No
     judge = Judge.prepare(params, own, spare, others, photos_dir)
     cards = {}
     for step in tqdm(steps, desc=f"evaluate {run.dir.name}", unit="ckpt"):
-        _, generator, _ = load_generator(run, step, sharpen=sharpen)
+        config, generator, _ = load_generator(run, step, sharpen=sharpen, grade=grade)
+        generator, _ = graded(generator, config, params)  # as it would be exported
         cards[step] = judge.score(_generate(_keras_run(generator), params.size))
     best = min(cards, key=lambda s: rank_key(cards[s]))
     result = {"run": str(run.dir), "theme": dataset_name, "best_step": best,
@@ -170,6 +172,7 @@ def evaluate_run(run_dir: Path, *, cache_dir: Path, photos_dir: Path | None = No
     write_scorecard(run.dir, result, judge, cards[best], photos_dir)
     print(table([(str(s), c) for s, c in cards.items()]))
     sharpened = "" if sharpen is None else f" --sharpen {sharpen:g}"
+    sharpened += "" if grade is None else f" --grade {grade}"
     print(f"best: step {best}; export it with: python -m builder export --name {run.dir.name} "
           f"--runs-dir {run.dir.parent} --step {best}{sharpened}")
     return result
