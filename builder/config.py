@@ -42,6 +42,8 @@ class TrainConfig:
     noise: str = opt("half", "Generator noise texture, added at half or quarter resolution (fresh each training step, "
                      "fixed in the exported model: invented detail does not sit on the network's grid), or none.",
                      choices=("half", "quarter", "none"))
+    noise_stretch: int = opt(1, "Generator noise texture: its grains this many times wider than tall (1: round; "
+                             "for a theme whose fine detail runs sideways, as cloud banks seen edge-on do).")
     input_blur: float = opt(0.0, "Generator: a Gaussian blur of the soft input, sigma in px, as its first layer "
                             "(hides the transform's screen-fixed 24-px grid from the rest; 0: off).")
     sharpen: float = opt(0.0, "Generator: an unsharp mask of this amount on the output (3x3 binomial blur), in use "
@@ -141,7 +143,7 @@ class SiteConfig:
 
 # The TrainConfig fields that shape the generator: build_generator's arguments, locked on resume.
 GENERATOR_FIELDS = ("size", "base_filters", "max_filters", "depth", "padding", "downsample", "noise", "input_blur",
-                    "sharpen")
+                    "sharpen", "noise_stretch")
 
 
 def generator_options(config: TrainConfig) -> dict:

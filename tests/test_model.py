@@ -100,16 +100,34 @@ def test_noise_texture_is_drawn_anew_in_training_and_fixed_in_use(noise, shape):
     assert "noise" not in {layer.name for layer in quiet.layers}
 
 
-def test_noise_is_smooth_and_of_unit_strength():
+@pytest.mark.parametrize("stretch", [1, 4])
+def test_noise_is_smooth_and_of_unit_strength(stretch):
     """No power at the Nyquist frequency (upsampled, then folded by the output tanh, it became a
-    checkerboard), and unit variance, so the learned strengths mean what they say."""
+    checkerboard), and unit variance, so the learned strengths mean what they say; stretched
+    (--noise-stretch), its grains wider than tall: less of its gradient's energy runs across."""
     from builder.training.noise import smooth_noise
 
-    noise = smooth_noise(np.random.default_rng(0).normal(size=(4, 130, 130, 1)).astype(np.float32)).numpy()[..., 0]
+    field = np.random.default_rng(0).normal(size=(4, 130, 128 + 2 * stretch, 1)).astype(np.float32)
+    noise = smooth_noise(field, stretch).numpy()[..., 0]
     assert noise.shape == (4, 128, 128) and 0.95 < noise.std() < 1.05
     power = np.abs(np.fft.fft2(noise)) ** 2
     assert power[:, 64, 64].mean() < 1e-3 * power.mean()  # white noise: about 1x
     assert power[:, 64, :].mean() < 0.01 * power.mean()  # the Nyquist row: gone
+    gy, gx = np.gradient(noise, axis=(1, 2))
+    across = float((gx ** 2).mean() / (gy ** 2).mean())  # 1: round grains
+    assert (0.85 < across < 1.15) if stretch == 1 else across < 0.5, across
+
+
+def test_a_stretched_noise_texture_trains_and_its_pattern_is_stretched():
+    """In training, fresh stretched noise each call (its field drawn 2 * stretch columns wider);
+    in use, the stored pattern, stretched alike."""
+    generator = build_generator(size=64, base_filters=4, max_filters=8, depth=3, noise_stretch=4)
+    x = np.zeros((2, 64, 64, 1), np.float32)
+    first, second = (generator(x, training=True).numpy() for _ in range(2))
+    assert first.shape == (2, 64, 64, 3) and np.abs(first - second).max() > 1e-4  # fresh noise
+    pattern = next(v for v in generator.non_trainable_variables if v.name == "pattern").numpy()[..., 0]
+    gy, gx = np.gradient(pattern)
+    assert (gx ** 2).mean() < 0.5 * (gy ** 2).mean()
 
 
 @pytest.mark.parametrize("padding", ["reflect", "zero"])
@@ -176,11 +194,12 @@ def test_the_soft_input_blur_is_one_layer_without_weights_and_only_when_asked():
     assert not np.allclose(blurred(x).numpy(), blurred(blurred.get_layer("input_blur")(x)).numpy())  # it is used
 
 
-@pytest.mark.parametrize("sigma", [-1.0, 40.0, float("nan")])
-def test_a_soft_input_blur_a_run_cannot_use_is_refused_in_one_line(sigma):
+@pytest.mark.parametrize("field, value", [("input_blur", -1.0), ("input_blur", 40.0), ("input_blur", float("nan")),
+                                          ("noise_stretch", 0), ("noise_stretch", 9)])
+def test_a_soft_input_blur_or_noise_stretch_a_run_cannot_use_is_refused_in_one_line(field, value):
     from builder import config as cfg
     from builder.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="field 'input_blur'") as raised:
-        cfg.from_mapping(TrainConfig, {"input_blur": sigma}, "command line")
+    with pytest.raises(ConfigError, match=f"field '{field}'") as raised:
+        cfg.from_mapping(TrainConfig, {field: value}, "command line")
     assert "\n" not in str(raised.value)

@@ -89,18 +89,21 @@ def test_the_runtime_estimates_what_the_scorecard_does(tmp_path):
     assert out["tensors_left"] == 0
 
 
-def test_the_pattern_tiles_the_plane_with_no_seam():
+@pytest.mark.parametrize("stretch", [1, 4])
+def test_the_pattern_tiles_the_plane_with_no_seam(stretch):
     """Neighbours across the wrap are as alike as neighbours inside: the texture can move any
-    distance. The planted defect, a pattern smoothed without wrapping, has its seam there."""
+    distance (its grains stretched sideways too). The planted defect, a pattern smoothed without
+    wrapping, has its seam there."""
     def seam_and_inside(pattern):
         across = np.corrcoef(pattern[:, -1], pattern[:, 0])[0, 1]
         inside = np.mean([np.corrcoef(pattern[:, i], pattern[:, i + 1])[0, 1] for i in range(pattern.shape[1] - 1)])
         return across, inside
 
     field = keras.random.normal((1, 128, 128, 1), seed=3)
-    across, inside = seam_and_inside(np.asarray(smooth_noise(periodic(field)))[0, ..., 0])
+    across, inside = seam_and_inside(np.asarray(smooth_noise(periodic(field, stretch), stretch))[0, ..., 0])
     assert inside > 0.5 and abs(across - inside) < 0.15, (across, inside)
-    seamed, inside = seam_and_inside(np.asarray(smooth_noise(keras.random.normal((1, 130, 130, 1), seed=3)))[0, ..., 0])
+    unwrapped = keras.random.normal((1, 130, 128 + 2 * stretch, 1), seed=3)
+    seamed, inside = seam_and_inside(np.asarray(smooth_noise(unwrapped, stretch))[0, ..., 0])
     assert inside - seamed > 0.4, (seamed, inside)  # neighbours across the seam are strangers
 
 

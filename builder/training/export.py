@@ -100,13 +100,13 @@ def resave_model(model_dir: Path, *, redraw_pattern: int | None = None) -> None:
     drawn again with it; for models whose pattern predates periodic ones (a seam where it wraps)."""
     import keras
 
-    from builder.training.noise import periodic, smooth_noise
-
     from builder.training.grade import shifted
+    from builder.training.noise import periodic, smooth_noise
 
     config, generator = load_exported_generator(model_dir)
     meta_path = Path(model_dir) / "meta.json"
-    offset = json.loads(meta_path.read_text())["architecture"].get("colour_offset") if meta_path.is_file() else None
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    offset = meta.get("architecture", {}).get("colour_offset")
     if offset:  # the grade it was exported with, as it was fitted (not fitted again)
         generator = shifted(generator, offset)
     if redraw_pattern is not None:
@@ -115,13 +115,13 @@ def resave_model(model_dir: Path, *, redraw_pattern: int | None = None) -> None:
             raise ConfigError(f"{model_dir}: the model has no noise texture, so no pattern to draw again")
         for k, pattern in enumerate(patterns):
             h, w, _ = pattern.shape
-            pattern.assign(smooth_noise(periodic(keras.random.normal((1, h, w, 1), seed=redraw_pattern + k)))[0])
+            field = keras.random.normal((1, h, w, 1), seed=redraw_pattern + k)
+            pattern.assign(smooth_noise(periodic(field, config.noise_stretch), config.noise_stretch)[0])
     with new_dir(Path(model_dir) / "saved_model") as tmp:
         save_for_converter(generator, tmp)
     if redraw_pattern is not None:
         from builder.training.transform import TransformParams
 
-        meta = json.loads((Path(model_dir) / "meta.json").read_text())
         _write_photo_pictures(generator, TransformParams.from_meta(meta), Path(model_dir))
 
 

@@ -38,9 +38,10 @@ def level_filters(*, base_filters: int, max_filters: int, depth: int) -> list[in
 
 def build_generator(*, size: int, base_filters: int, max_filters: int, depth: int,
                     padding: str = "reflect", downsample: str = "blur+conv", noise: str = "half",
-                    input_blur: float = 0.0, sharpen: float = 0.0) -> keras.Model:
+                    input_blur: float = 0.0, sharpen: float = 0.0, noise_stretch: int = 1) -> keras.Model:
     """U-Net, 1 channel in, 3 out (tanh), values in [-1, 1]; `sharpen` > 0: an unsharp mask of that
-    amount on the output, in use only (layers.Sharpen)."""
+    amount on the output, in use only (layers.Sharpen); `noise_stretch`: the noise texture's grains
+    that many times wider than tall (noise.py)."""
     init = keras.initializers.RandomNormal(0.0, 0.02)
     widths = level_filters(base_filters=base_filters, max_filters=max_filters, depth=depth)
 
@@ -64,7 +65,7 @@ def build_generator(*, size: int, base_filters: int, max_filters: int, depth: in
             x = InstanceNorm(name=f"down{i}_norm")(x)
         x = PreluLeakyReLU(0.2, name=f"down{i}_act")(x)
         if (noise, i) in (("half", 0), ("quarter", 1)):  # seen by this level's skip and all below
-            x = NoiseTexture(name="noise")(x)
+            x = NoiseTexture(noise_stretch, name="noise")(x)
 
     # Bottleneck (b, S/2^depth, S/2^depth, widths[-1]); climb back, joining each level's skip.
     for i in reversed(range(depth - 1)):

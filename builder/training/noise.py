@@ -11,24 +11,33 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from builder.training.layers import BINOMIAL_3X3
+import numpy as np
+from scipy.special import comb
 
 
-def smooth_noise(field):
-    """Binomial 3x3 low-pass of (b, h + 2, w + 2, 1) unit Gaussian noise -> (b, h, w, 1), unit std.
+def noise_kernel(stretch: int = 1) -> np.ndarray:
+    """(3, 2 * stretch + 1): binomial rows [1, 2, 1] by binomial columns of that width, scaled to
+    a sum of squares of 1 (the output keeps unit variance); stretch 1 is the 3x3 binomial."""
+    width = 2 * stretch
+    kernel = np.outer([1.0, 2.0, 1.0], [comb(width, k) for k in range(width + 1)])
+    return (kernel / np.sqrt((kernel ** 2).sum())).astype(np.float32)
+
+
+def smooth_noise(field, stretch: int = 1):
+    """Binomial low-pass of (b, h + 2, w + 2 * stretch, 1) unit Gaussian noise -> (b, h, w, 1),
+    unit std; `stretch` > 1 draws its grains that many times wider than tall.
 
     White noise carries its full power at the Nyquist frequency; bilinear upsampling moves that
     to a 4-px period and the output tanh, where it saturates, folds it into a 2-px checkerboard
     (with white noise the test photographs showed Nyquist peaks 100-500x their surroundings)."""
-    kernel = BINOMIAL_3X3 / 6.0  # sum of squares 1: the output keeps unit variance
-    return ops.conv(field, kernel[:, :, None, None], padding="valid")
+    return ops.conv(field, noise_kernel(stretch)[:, :, None, None], padding="valid")
 
 
-def periodic(field):
-    """(b, h, w, 1) -> (b, h + 2, w + 2, 1): wrapped around by one pixel, so that smooth_noise of
-    it tiles the plane with no seam."""
+def periodic(field, stretch: int = 1):
+    """(b, h, w, 1) -> (b, h + 2, w + 2 * stretch, 1): wrapped around by one row and `stretch`
+    columns, so that smooth_noise of it tiles the plane with no seam."""
     field = ops.concatenate([field[:, -1:], field, field[:, :1]], axis=1)
-    return ops.concatenate([field[:, :, -1:], field, field[:, :, :1]], axis=2)
+    return ops.concatenate([field[:, :, -stretch:], field, field[:, :, :stretch]], axis=2)
 
 
 def moved_pattern(pattern, shift):
@@ -50,12 +59,16 @@ class NoiseTexture(layers.Layer):
     stored pattern (a non-trainable weight: checkpointed and exported with the model), periodic
     so that the runtime can move it any distance with the scene (a model exported before it was
     made periodic has a seam where it wraps: export.resave_model(redraw_pattern=seed) draws its
-    pattern again)."""
+    pattern again). `stretch` > 1: grains that many times wider than tall (config.noise_stretch)."""
+
+    def __init__(self, stretch: int = 1, **kw):
+        super().__init__(**kw)
+        self.stretch = stretch
 
     def build(self, shape):
         h, w = shape[1], shape[2]
         self.pattern = self.add_weight(shape=(h, w, 1), initializer="zeros", trainable=False, name="pattern")
-        self.pattern.assign(smooth_noise(periodic(keras.random.normal((1, h, w, 1))))[0])
+        self.pattern.assign(smooth_noise(periodic(keras.random.normal((1, h, w, 1)), self.stretch), self.stretch)[0])
         self.strength = self.add_weight(shape=(shape[-1],), initializer=keras.initializers.Constant(0.1),
                                         name="strength")
 
@@ -63,8 +76,8 @@ class NoiseTexture(layers.Layer):
         import tensorflow as tf  # the builder's backend; keras.random would add a seed-state variable
 
         if training:
-            field = tf.random.normal(tf.concat([tf.shape(x)[:1], tf.shape(x)[1:3] + 2, [1]], axis=0))
-            noise = smooth_noise(field)
+            field = tf.random.normal(tf.concat([tf.shape(x)[:1], tf.shape(x)[1:3] + [2, 2 * self.stretch], [1]], axis=0))
+            noise = smooth_noise(field, self.stretch)
         else:
             noise = self.pattern[None]  # (1, h, w, 1): broadcasts over the batch
             # A no-op (tf.js shares the data) that keeps the sum below apart from the activation's:
@@ -73,3 +86,6 @@ class NoiseTexture(layers.Layer):
             # Relus, a Mul and two Adds are left to run).
             x = tf.raw_ops.Snapshot(input=x)
         return x + ops.cast(noise, x.dtype) * self.strength
+
+    def get_config(self):
+        return {**super().get_config(), "stretch": self.stretch}
