@@ -28,14 +28,14 @@ def _export(args) -> None:
 
     if args.model:
         model_dir = Path(args.model)
-        if args.name or args.step is not None or args.sharpen is not None or args.grade is None:
+        if args.name is not None or args.step is not None or args.sharpen is not None or args.grade is None:
             raise BuilderError("export: --model goes with --grade alone (a run's other choices need its run: --name)")
         if not (model_dir / "meta.json").is_file() or not (model_dir / "config.toml").is_file():
             raise BuilderError(f"{model_dir}: not an exported model (meta.json or config.toml missing); pass models/<name>")
         regrade_model(model_dir, args.grade)
         print(f"graded {model_dir} ({args.grade}); score it again: python -m builder build, then evaluate --name")
         return
-    if not args.name:
+    if args.name is None:
         raise BuilderError("export: pass --name NAME (a run) or --model models/NAME --grade GRADE")
     if cfg.name_problem(args.name):  # before a path is made of it: "" would export over models/ itself
         raise BuilderError(f"export: --name {cfg.name_problem(args.name)}")

@@ -193,6 +193,13 @@ def test_evaluate_run_ranks_every_checkpoint(tmp_path):
     assert rank_key(cards[str(best)]) == min(rank_key(c) for c in cards.values())
     assert json.loads((Path(run_dir) / "quality.json").read_text())["best_step"] == best
 
+    # --grade rooms: each checkpoint scored with its own colour grade, fitted to it; a shift of the
+    # picture's mean colour moves the coarsest level, and leaves how it follows the scene alone.
+    graded = evaluate_run(run_dir, cache_dir=tmp_path / "cache", grade="rooms")["checkpoints"]
+    for step, card in cards.items():
+        assert graded[step]["swd_per_level"][-1] != card["swd_per_level"][-1]
+        assert abs(graded[step]["correlation_median"] - card["correlation_median"]) < 0.02
+
 
 def desaturated(images: np.ndarray, keep: float) -> np.ndarray:
     """Each picture moved towards its own grey by 1 - keep."""

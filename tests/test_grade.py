@@ -90,6 +90,7 @@ def test_an_exported_model_is_graded_without_its_run_and_keeps_it_when_saved_aga
     (["--model", "{tmp}", "--grade", "rooms"], ["not an exported model", "models/<name>"]),
     (["--model", "{model}"], ["--model goes with --grade"]),
     (["--model", "{model}", "--grade", "rooms", "--step", "3"], ["--model goes with --grade"]),
+    (["--grade", "rooms"], ["pass --name NAME (a run) or --model"]),
 ])
 def test_a_model_folder_that_cannot_be_graded_is_refused_in_one_line(model, tmp_path, args, words):
     before = {p: p.read_bytes() for p in model.rglob("*") if p.is_file()}

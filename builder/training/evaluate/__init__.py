@@ -171,9 +171,8 @@ def evaluate_run(run_dir: Path, *, cache_dir: Path, photos_dir: Path | None = No
               "checkpoints": {str(s): public(c) for s, c in cards.items()}, "anchors": judge.anchors()}
     write_scorecard(run.dir, result, judge, cards[best], photos_dir)
     print(table([(str(s), c) for s, c in cards.items()]))
-    sharpened = "" if sharpen is None else f" --sharpen {sharpen:g}"
-    sharpened += "" if grade is None else f" --grade {grade}"
+    chosen = ("" if sharpen is None else f" --sharpen {sharpen:g}") + ("" if grade is None else f" --grade {grade}")
     print(f"best: step {best}; export it with: python -m builder export --name {run.dir.name} "
-          f"--runs-dir {run.dir.parent} --step {best}{sharpened}")
+          f"--runs-dir {run.dir.parent} --step {best}{chosen}")
     return result
 
