@@ -31,7 +31,8 @@ def _export(args) -> None:
         if args.name is not None or args.step is not None or args.sharpen is not None or args.grade is None:
             raise BuilderError("export: --model goes with --grade alone (a run's other choices need its run: --name)")
         if not (model_dir / "meta.json").is_file() or not (model_dir / "config.toml").is_file():
-            raise BuilderError(f"{model_dir}: not an exported model (meta.json or config.toml missing); pass models/<name>")
+            raise BuilderError(f"{model_dir}: not an exported model (meta.json or config.toml missing); "
+                               f"pass models/<name>")
         regrade_model(model_dir, args.grade)
         print(f"graded {model_dir} ({args.grade}); score it again: python -m builder build, then evaluate --name")
         return

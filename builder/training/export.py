@@ -101,7 +101,7 @@ def resave_model(model_dir: Path, *, redraw_pattern: int | None = None) -> None:
     import keras
 
     from builder.training.grade import shifted
-    from builder.training.noise import periodic, smooth_noise
+    from builder.training.noise import draw_pattern
 
     config, generator = load_exported_generator(model_dir)
     meta_path = Path(model_dir) / "meta.json"
@@ -116,7 +116,7 @@ def resave_model(model_dir: Path, *, redraw_pattern: int | None = None) -> None:
         for k, pattern in enumerate(patterns):
             h, w, _ = pattern.shape
             field = keras.random.normal((1, h, w, 1), seed=redraw_pattern + k)
-            pattern.assign(smooth_noise(periodic(field, config.noise_stretch), config.noise_stretch)[0])
+            pattern.assign(draw_pattern(field, config.noise_stretch))
     with new_dir(Path(model_dir) / "saved_model") as tmp:
         save_for_converter(generator, tmp)
     if redraw_pattern is not None:
@@ -131,7 +131,7 @@ def regrade_model(model_dir: Path, grade: str) -> Path:
     whole folder swapped in at once); its scorecard is left as it was, to score again."""
     import dataclasses
 
-    from builder.training.grade import graded
+    from builder.training.grade import grade_fields, graded
     from builder.training.transform import TransformParams
 
     model_dir = Path(model_dir)
@@ -144,7 +144,7 @@ def regrade_model(model_dir: Path, grade: str) -> Path:
         shutil.copytree(model_dir, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns("saved_model"))
         save_for_converter(generator, tmp / "saved_model")
         architecture = {k: v for k, v in meta["architecture"].items() if k != "colour_offset"}
-        meta["architecture"] = {**architecture, "grade": grade, **({"colour_offset": offset} if offset else {})}
+        meta["architecture"] = {**architecture, **grade_fields(grade, offset)}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         (tmp / "config.toml").write_text(cfg.to_toml(config))
         _write_photo_pictures(generator, params, tmp)
@@ -174,12 +174,11 @@ def _title(name: str) -> str:
 def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | None, *, steps: int,
                  dataset_name: str, out_root: Path | None = None) -> Path:
     """Write models/<name>/ atomically, `generator` with config.grade's colour shift; returns its path."""
+    from builder.training.grade import grade_fields, graded
     from builder.training.model import conv_flops, count_params
 
     if cfg.name_problem(config.name):  # "" would swap the whole models folder out for this one model
         raise ConfigError(f"export: field 'name' {cfg.name_problem(config.name)}")
-    from builder.training.grade import graded
-
     out_root = Path(out_root or config.models_dir)
     out_root.mkdir(parents=True, exist_ok=True)
     dest = out_root / config.name
@@ -210,7 +209,7 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
             "transform": params.to_meta(),
             "architecture": {**{k: v for k, v in cfg.generator_options(config).items() if k != "size"},
                              "upsampling": "bilinear resize + 3x3 conv", "norm": "instance",
-                             "grade": config.grade, **({"colour_offset": offset} if offset else {})},
+                             **grade_fields(config.grade, offset)},
             "params": count_params(generator),
             "flops": conv_flops(generator),
             "steps": steps,

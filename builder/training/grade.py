@@ -20,6 +20,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from builder.training.layers import clip_to_unit
+
 ROOMS = 384  # rooms the bias is measured over: one room's mean red sits 0.26 from another's
 # (ocean), so the mean of 384 has a standard error of 0.013; of 96, 0.027
 FIRST_ROOM_SEED = 700_000  # seeds no training run draws rooms from (data.py draws from 0)
@@ -28,7 +30,7 @@ THEME_IMAGES = 96  # theme pictures its mean colour is taken over (training's ow
 
 @keras.saving.register_keras_serializable("builder")
 class ColourShift(layers.Layer):
-    """x + offset, clipped to [-1, 1] (one ClipByValue, as Sharpen's); in use only."""
+    """x + offset, clipped to [-1, 1] (layers.clip_to_unit, as Sharpen's); in use only."""
 
     def __init__(self, offset=(0.0, 0.0, 0.0), **kw):
         super().__init__(**kw)
@@ -37,12 +39,7 @@ class ColourShift(layers.Layer):
     def call(self, x, training=False):
         if training:
             return x
-        from builder.tfenv import tensorflow
-
-        tf = tensorflow()
-        shifted = x + np.asarray(self.offset, np.float32)
-        one = tf.constant(1.0, shifted.dtype)
-        return tf.raw_ops.ClipByValue(t=shifted, clip_value_min=-one, clip_value_max=one)
+        return clip_to_unit(x + np.asarray(self.offset, np.float32))
 
     def get_config(self):
         return {**super().get_config(), "offset": list(self.offset)}
@@ -84,6 +81,11 @@ def fit_offset(generator, dataset: str, params, cache_dir: Path, batch: int = 16
 def shifted(generator, offset) -> keras.Model:
     """`generator` with ColourShift(offset) after it; the same variables, so it exports alike."""
     return keras.Model(generator.input, ColourShift(offset, name="grade")(generator.output), name=generator.name)
+
+
+def grade_fields(grade: str, offset: list[float] | None) -> dict:
+    """What meta.json's `architecture` says of a model's grade."""
+    return {"grade": grade, **({"colour_offset": offset} if offset else {})}
 
 
 def graded(generator, config, params) -> tuple[keras.Model, list[float] | None]:

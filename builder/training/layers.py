@@ -225,6 +225,16 @@ class SigmoidTanh(layers.Layer):
         return 2.0 * ops.sigmoid(2.0 * x) - 1.0
 
 
+def clip_to_unit(x):
+    """x clipped to [-1, 1] as one ClipByValue op: ops.clip is a Maximum and a Minimum, which tf.js
+    wasm runs as broadcasting binary kernels, 2.9 ms a frame at 256 x 256 x 3 against 0.14."""
+    from builder.tfenv import tensorflow
+
+    tf = tensorflow()
+    one = tf.constant(1.0, x.dtype)
+    return tf.raw_ops.ClipByValue(t=x, clip_value_min=-one, clip_value_max=one)
+
+
 @keras.saving.register_keras_serializable("builder")
 class Sharpen(layers.Layer):
     """An unsharp mask on the finished picture, in use only: x + amount * (x - blur(x)), the blur
@@ -249,14 +259,7 @@ class Sharpen(layers.Layer):
     def call(self, x, training=False):
         if training:
             return x
-        from builder.tfenv import tensorflow
-
-        tf = tensorflow()
-        sharpened = ops.depthwise_conv(reflect_pad(x, 1), self.kernel, strides=1, padding="valid")
-        # One ClipByValue op: ops.clip is a Maximum and a Minimum, which tf.js wasm runs as
-        # broadcasting binary kernels, 2.9 ms a frame at 256 x 256 x 3 against 0.14.
-        one = tf.constant(1.0, sharpened.dtype)
-        return tf.raw_ops.ClipByValue(t=sharpened, clip_value_min=-one, clip_value_max=one)
+        return clip_to_unit(ops.depthwise_conv(reflect_pad(x, 1), self.kernel, strides=1, padding="valid"))
 
     def get_config(self):
         return {**super().get_config(), "amount": self.amount}

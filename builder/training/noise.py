@@ -9,9 +9,8 @@ input; builder/training/motion.py says how far the scene moved).
 from __future__ import annotations
 
 import keras
-from keras import layers, ops
-
 import numpy as np
+from keras import layers, ops
 from scipy.special import comb
 
 
@@ -38,6 +37,11 @@ def periodic(field, stretch: int = 1):
     columns, so that smooth_noise of it tiles the plane with no seam."""
     field = ops.concatenate([field[:, -1:], field, field[:, :1]], axis=1)
     return ops.concatenate([field[:, :, -stretch:], field, field[:, :, :stretch]], axis=2)
+
+
+def draw_pattern(field, stretch: int = 1):
+    """(1, h, w, 1) unit Gaussian noise -> the (h, w, 1) periodic pattern a model stores."""
+    return smooth_noise(periodic(field, stretch), stretch)[0]
 
 
 def moved_pattern(pattern, shift):
@@ -68,7 +72,7 @@ class NoiseTexture(layers.Layer):
     def build(self, shape):
         h, w = shape[1], shape[2]
         self.pattern = self.add_weight(shape=(h, w, 1), initializer="zeros", trainable=False, name="pattern")
-        self.pattern.assign(smooth_noise(periodic(keras.random.normal((1, h, w, 1)), self.stretch), self.stretch)[0])
+        self.pattern.assign(draw_pattern(keras.random.normal((1, h, w, 1)), self.stretch))
         self.strength = self.add_weight(shape=(shape[-1],), initializer=keras.initializers.Constant(0.1),
                                         name="strength")
 
@@ -76,7 +80,8 @@ class NoiseTexture(layers.Layer):
         import tensorflow as tf  # the builder's backend; keras.random would add a seed-state variable
 
         if training:
-            field = tf.random.normal(tf.concat([tf.shape(x)[:1], tf.shape(x)[1:3] + [2, 2 * self.stretch], [1]], axis=0))
+            margins = [2, 2 * self.stretch]  # what smooth_noise's valid convolution takes off
+            field = tf.random.normal(tf.concat([tf.shape(x)[:1], tf.shape(x)[1:3] + margins, [1]], axis=0))
             noise = smooth_noise(field, self.stretch)
         else:
             noise = self.pattern[None]  # (1, h, w, 1): broadcasts over the batch
