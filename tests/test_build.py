@@ -17,6 +17,7 @@ from builder.site.build import build_site
 from builder.config import load_site_config
 from builder.site.convert import check_inputs, psnr_db, reference_outputs, run_in_tfjs
 from builder.training.tiny import tiny_model
+from refusals import one_line_error
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARD_BYTES = 1024  # small, so the tiny models (~3.4 kB at uint8) are split into several shards
@@ -172,14 +173,6 @@ def test_forced_dtype_is_used(project, tmp_path):
     assert q["dtype"] == "float16" and [t["dtype"] for t in q["tried"]] == ["float16"]
 
 
-def _one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
-    assert done.returncode == 2, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
-
-
 def test_broken_model_dir_missing_shard_and_bad_config_leave_site_untouched(project, tmp_path):
     root, config, _ = project
     before = tree_digest(root / "site")
@@ -188,28 +181,28 @@ def test_broken_model_dir_missing_shard_and_bad_config_leave_site_untouched(proj
     broken = tmp_path / "models"
     shutil.copytree(root / "models", broken)
     (broken / "tiny" / "saved_model" / "saved_model.pb").unlink()
-    _one_line_error(cli_build(root, "--models-dir", str(broken)), "saved_model.pb", "re-export")
+    one_line_error(cli_build(root, "--models-dir", str(broken)), "saved_model.pb", "re-export")
     (broken / "ember" / "meta.json").write_text("{ not json")
-    _one_line_error(cli_build(root, "--models-dir", str(broken), "--models", "ember", "--default-model", "ember"),
-                    "meta.json", "not valid JSON")
+    one_line_error(cli_build(root, "--models-dir", str(broken), "--models", "ember", "--default-model", "ember"),
+                   "meta.json", "not valid JSON")
 
     # A missing shard in a cached conversion.
     cache = tmp_path / "cache"
     shutil.copytree(root / "cache", cache)
     for shard in cache.glob("*/model/group1-shard2of*.bin"):
         shard.unlink()
-    _one_line_error(cli_build(root, "--cache-dir", str(cache)), "shard missing")
+    one_line_error(cli_build(root, "--cache-dir", str(cache)), "shard missing")
 
     # Bad configs.
-    _one_line_error(cli_build(root, "--quantization", "int4"), "quantization", "uint8")
-    _one_line_error(cli_build(root, "--default-model", "nope"), "default_model")
+    one_line_error(cli_build(root, "--quantization", "int4"), "quantization", "uint8")
+    one_line_error(cli_build(root, "--default-model", "nope"), "default_model")
     bad = tmp_path / "bad.toml"
     bad.write_text("title = \n")
-    _one_line_error(subprocess.run([sys.executable, "-m", "builder", "build", "--config", str(bad)],
-                                   capture_output=True, text=True, cwd=ROOT), "bad.toml", "TOML")
+    one_line_error(subprocess.run([sys.executable, "-m", "builder", "build", "--config", str(bad)],
+                                  capture_output=True, text=True, cwd=ROOT), "bad.toml", "TOML")
     bad.write_text('colour = "red"\n')
-    _one_line_error(subprocess.run([sys.executable, "-m", "builder", "build", "--config", str(bad)],
-                                   capture_output=True, text=True, cwd=ROOT), "unknown field 'colour'")
+    one_line_error(subprocess.run([sys.executable, "-m", "builder", "build", "--config", str(bad)],
+                                  capture_output=True, text=True, cwd=ROOT), "unknown field 'colour'")
 
     assert tree_digest(root / "site") == before
     assert not list(root.glob(".site.*")), "temporary build directories must be cleaned up"
@@ -246,8 +239,8 @@ def test_out_dir_holding_anything_else_is_refused_before_converting_and_left_alo
     fresh_cache = tmp_path / "fresh-cache"
     for out, models_dir in ((docs, root / "models"), (models, models)):
         before = tree_digest(out)
-        _one_line_error(cli_build(root, "--out-dir", str(out), "--models-dir", str(models_dir),
-                                  "--cache-dir", str(fresh_cache)), str(out), "not a site", "--out-dir")
+        one_line_error(cli_build(root, "--out-dir", str(out), "--models-dir", str(models_dir),
+                                 "--cache-dir", str(fresh_cache)), str(out), "not a site", "--out-dir")
         assert tree_digest(out) == before
     assert not fresh_cache.exists(), "refused before converting anything"
     assert not list(tmp_path.glob(".*tmp-*")) and not list(tmp_path.glob(".*old-*"))
@@ -257,8 +250,8 @@ def test_out_dir_that_cannot_be_written_is_refused_before_converting(project, tm
     root, _, _ = project
     (tmp_path / "a-file").write_text("")
     for out in ("/proc/site", tmp_path / "a-file" / "site", tmp_path / "a-file"):
-        _one_line_error(cli_build(root, "--out-dir", str(out), "--cache-dir", str(tmp_path / "cache")),
-                        str(out), "--out-dir")
+        one_line_error(cli_build(root, "--out-dir", str(out), "--cache-dir", str(tmp_path / "cache")),
+                       str(out), "--out-dir")
     assert not (tmp_path / "cache").exists()
 
 
@@ -277,7 +270,7 @@ def test_the_site_carries_its_marker_and_replaces_its_own_or_an_empty_or_a_legac
         assert tree_digest(out) == tree_digest(root / "site")
     (legacy / SITE_MARKER).unlink()
     (legacy / "mine.md").write_text("notes\n")  # ...but not one holding anything of someone else's
-    _one_line_error(cli_build(root, "--out-dir", str(legacy)), str(legacy), "not a site")
+    one_line_error(cli_build(root, "--out-dir", str(legacy)), str(legacy), "not a site")
     assert (legacy / "mine.md").read_text() == "notes\n"
 
 
@@ -322,5 +315,5 @@ def test_a_meta_json_that_does_not_fit_is_one_line_naming_the_field(project, tmp
                            "--default-model", "tiny", "--out-dir",
                            str(tmp_path / "site"), "--cache-dir", str(tmp_path / "cache")],
                           capture_output=True, text=True, cwd=ROOT)
-    _one_line_error(done, str(meta_path), *words)
+    one_line_error(done, str(meta_path), *words)
     assert not (tmp_path / "site").exists() and not (tmp_path / "cache").exists()  # before any conversion

@@ -18,6 +18,7 @@ from builder.training.export import load_exported_generator, resave_model
 from builder.training.grade import ColourShift, _room_inputs, fit_offset, shifted, theme_mean
 from builder.training.tiny import tiny_model
 from builder.training.transform import TransformParams
+from refusals import one_line_error
 
 tensorflow()
 REPO = Path(__file__).resolve().parent.parent
@@ -95,9 +96,7 @@ def test_an_exported_model_is_graded_without_its_run_and_keeps_it_when_saved_aga
 def test_a_model_folder_that_cannot_be_graded_is_refused_in_one_line(model, tmp_path, args, words):
     before = {p: p.read_bytes() for p in model.rglob("*") if p.is_file()}
     done = builder_cli("export", *(a.format(tmp=tmp_path, model=model) for a in args))
-    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and all(w in lines[0] for w in words), done.stderr
+    one_line_error(done, *words)
     assert before == {p: p.read_bytes() for p in model.rglob("*") if p.is_file()}  # nothing touched
 
 

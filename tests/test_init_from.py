@@ -16,6 +16,7 @@ from builder.training.export import load_exported_generator
 from builder.training.runs import Run, load_generator
 from builder.training.train import train
 from builder.training.trainer import Trainer, choose_strategy
+from refusals import one_line_error
 
 
 def tiny(tmp_path: Path, **fields) -> TrainConfig:
@@ -51,13 +52,6 @@ def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
             "--runs-dir", config.runs_dir, "--cache-dir", config.cache_dir, "--no-export"]
     return subprocess.run([sys.executable, "-m", "builder", *base, *args], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent, timeout=600)
-
-
-def one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
-    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr[-2000:]
-    assert all(word in lines[0] for word in words), lines[0]
 
 
 def test_a_folder_that_is_no_model_or_a_model_built_otherwise_is_refused(tmp_path):

@@ -19,6 +19,7 @@ from builder.training.model import build_generator
 from builder.tfenv import tensorflow
 from builder.training.runs import resolve_config
 from builder.training.train import train
+from refusals import one_line_error
 
 
 @pytest.fixture
@@ -163,15 +164,6 @@ TINY_ARGS = ("--dataset", "nebula", "--size", "32", "--depth", "3", "--base-filt
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "builder", *args], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent, timeout=600)
-
-
-def one_line_error(done: subprocess.CompletedProcess, *words: str) -> str:
-    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr[-2000:]
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../up", "/abs"])
