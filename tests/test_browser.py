@@ -171,6 +171,7 @@ window.Worker = class extends PageWorker {
   constructor(...args) {
     super(...args);
     window.__workerStarts.push(performance.now());
+    (window.__workers ??= []).push(this);
   }
 };
 """
@@ -192,6 +193,28 @@ def test_one_worker_makes_the_first_frame_and_the_others_join_after_it(open_page
     before = demo.stats()
     after = demo.wait_more_frames(6)
     assert after["numTensors"] == before["numTensors"], "tensors still arriving after demo.ready"
+    assert_no_problems(demo)
+
+
+# A frame worker crashing, as the page sees it: the worker is gone (its frame in flight with it),
+# and an error event says so.
+CRASH_A_FRAME_WORKER = """(index) => {
+  const worker = window.__workers[index];
+  worker.terminate();
+  worker.dispatchEvent(new ErrorEvent('error', { message: 'planted crash' }));
+}"""
+
+
+def test_a_frame_worker_that_crashes_leaves_the_others_to_run_the_frames(open_page, camera_context):
+    camera_context.add_init_script(NOTE_WORKER_STARTS)
+    demo = open_page("?backend=wasm&workers=2")
+    demo.wait_ready()
+    assert demo.stats()["workers"] == 2
+    demo.log.expected.append("planted crash")
+    demo.page.evaluate(CRASH_A_FRAME_WORKER, 0)  # the first: it holds a frame in flight most of the time
+    after = demo.wait_more_frames(6, timeout_s=30)
+    assert after["workers"] == 1, after
+    assert any("planted crash" in m for m in demo.log.console_errors), demo.log.console_errors
     assert_no_problems(demo)
 
 

@@ -1,8 +1,8 @@
 // The frame-worker device: whole frames in parallel on the CPU. N module workers (frame/worker.js,
 // a same-origin file, so the CSP stays `worker-src 'self'`), each with its own tf.js wasm and its
-// own copy of the model; frames are dealt out in turn, one in flight per worker, and shown in the
-// order they were taken. The page's thread only captures (an ImageBitmap, transferred, not
-// copied) and draws; the input transform and the generator run in the workers.
+// own copy of the model; each frame goes to a free worker, one in flight per worker, and frames are
+// shown in the order they were taken. The page's thread only captures (an ImageBitmap,
+// transferred, not copied) and draws; the input transform and the generator run in the workers.
 
 import { createCanvasDisplay } from './display.js';
 
@@ -12,7 +12,7 @@ const START_TIMEOUT_MS = 30000;
 function startWorker(url, wasmPaths, onFrame) {
   const worker = new Worker(url, { type: 'module' });
   const waiting = new Map();  // 'ready' or a model id -> {resolve, reject}
-  const handle = { worker, busy: false, memory: { numTensors: 0, numBytes: 0 }, failed: null };
+  const handle = { worker, busy: false, memory: { numTensors: 0, numBytes: 0 }, failed: null, seq: -1 };
 
   function settle(key, error) {
     const entry = waiting.get(key);
@@ -151,7 +151,7 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
     },
 
     createRunner({ stats, onShown, onError }) {
-      let turn = 0;          // the worker that takes the next frame
+      let turn = 0;          // where the search for a free worker starts: frames go round in turn
       let nextSeq = 0;       // the next frame's number
       let nextShown = 0;     // the frame to show next: frames are shown in the order taken
       let dropBelow = 0;     // frames numbered below this were released, never shown
@@ -162,13 +162,43 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
       const done = new Map();  // seq -> a worker's reply, or null (failed)
 
       deliver = (handle, data) => {
-        if (data.seq === undefined) { onError(data.message); return; }
+        if (data.seq === undefined) {
+          if (handle.failed) retire(handle);
+          onError(data.message);
+          return;
+        }
         handle.busy = false;
         if (data.memory) handle.memory = data.memory;
         if (data.type !== 'frame') onError(data.message);
         else if (data.anchor && data.seq > anchorSeq) [anchor, anchorSeq] = [data.anchor, data.seq];
         done.set(data.seq, data.type === 'frame' ? data : null);
       };
+
+      /** A worker that failed leaves the rotation; its frame in flight will never come back. */
+      function retire(handle) {
+        const index = handles.indexOf(handle);
+        if (index < 0) return;  // still joining: joinOne lets it go
+        handles.splice(index, 1);
+        if (turn > index) turn--;
+        if (turn >= handles.length) turn = 0;
+        if (handle.busy) done.set(handle.seq, null);
+        handle.busy = false;
+        handle.worker.terminate();
+        if (handles.length) console.warn(`${handle.failed}; ${handles.length} frame worker(s) go on`);
+      }
+
+      /**
+       * The first free worker from `turn` on, or null. Not strictly the worker in turn: one that
+       * finished early would wait for a slower one to be handed its frame first, and the two would
+       * idle in step. Shown frames keep their order.
+       */
+      function freeWorker() {
+        for (let i = 0; i < handles.length; i++) {
+          const handle = handles[(turn + i) % handles.length];
+          if (!handle.busy && !handle.failed) return handle;
+        }
+        return null;
+      }
 
       function show(reply, { frame, size }) {
         const t0 = performance.now();
@@ -190,7 +220,7 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
       }
 
       return {
-        /** Shows the next frame in order if it is back; true when the worker in turn is free. */
+        /** Shows the next frame in order if it is back; true when a worker is free. */
         finishInflight() {
           if (done.has(nextShown)) {
             const reply = done.get(nextShown);
@@ -200,15 +230,16 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
             if (reply && nextShown >= dropBelow) show(reply, meta);
             nextShown++;
           }
-          return !handles[turn].busy && !handles[turn].failed;
+          return freeWorker() !== null;
         },
 
-        /** Captures `element` and hands it to the worker in turn; resolves once it is sent. */
+        /** Captures `element` and hands it to a free worker; resolves once it is sent. */
         async run(_device, running, element, frame) {
-          const handle = handles[turn];
-          turn = (turn + 1) % handles.length;
+          const handle = freeWorker();
+          turn = (handles.indexOf(handle) + 1) % handles.length;
           const seq = nextSeq++;
           handle.busy = true;
+          handle.seq = seq;
           stats.frameStart();
           let bitmap;
           try {
