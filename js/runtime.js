@@ -31,6 +31,7 @@ export function createRuntime({ wasmPaths, workerUrl, requestedBackend, requeste
   const awaitingFrame = [];  // resolvers of setModel() calls whose model is in, until a frame shows
   const frameHooks = [];     // afterNextFrame() callbacks: run in the task that drew the frame
   let frames = null;    // the device's frame runner
+  let loop = null;      // the frame loop (startLoop), once started
 
   function setState(next, message = '') {
     state = next;
@@ -61,6 +62,7 @@ export function createRuntime({ wasmPaths, workerUrl, requestedBackend, requeste
       stats,
       onShown: (t) => frameShown(t),
       onError: (message) => reportError(`frame failed: ${message}`),
+      onFree: () => loop?.poke(),
     });
     events.output(device.canvas, device.name);
   }
@@ -178,7 +180,7 @@ export function createRuntime({ wasmPaths, workerUrl, requestedBackend, requeste
     async start() {
       choice = chooseBackend(requestedBackend);
       await openDevice();
-      startLoop(step, {
+      loop = startLoop(step, {
         onError: (error) => reportError(`frame failed: ${error.message || error}`, error),
       });
       return { name: device.name, reason: choice.reason };

@@ -1,6 +1,8 @@
-// The frame loop: startLoop(step) -> {cancel()}. step(now) runs on animation frames and may
-// return a Promise; no new step starts while one is in flight, so at most one frame is ever
-// being processed. A step that throws is reported through onError and the loop goes on.
+// The frame loop: startLoop(step) -> {cancel(), poke()}. step(now) runs on animation frames and
+// may return a Promise; no new step starts while one is in flight, so at most one frame is ever
+// being started. A step that throws is reported through onError and the loop goes on. poke()
+// runs a step now, between animation frames: for a device whose work ends outside them (a frame
+// worker's reply), so the next frame is handed out at once instead of up to a display frame later.
 
 export function startLoop(step, { onError = (error) => console.error(error) } = {}) {
   let handle = 0;
@@ -13,6 +15,10 @@ export function startLoop(step, { onError = (error) => console.error(error) } = 
   function tick(now) {
     if (cancelled) return;
     handle = requestAnimationFrame(tick);
+    run(now);
+  }
+
+  function run(now) {
     if (inFlight) return;
     let result;
     try {
@@ -32,6 +38,10 @@ export function startLoop(step, { onError = (error) => console.error(error) } = 
     cancel() {
       cancelled = true;
       cancelAnimationFrame(handle);
+    },
+    poke() {
+      // Not in a hidden tab: there animation frames stop, and so should the frames.
+      if (!cancelled && document.visibilityState !== 'hidden') run(performance.now());
     },
   };
 }

@@ -150,7 +150,8 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
       return running;
     },
 
-    createRunner({ stats, onShown, onError }) {
+    /** onFree(): a worker's reply is in (a frame to show, a worker free); runs outside animation frames. */
+    createRunner({ stats, onShown, onError, onFree = () => {} }) {
       let turn = 0;          // where the search for a free worker starts: frames go round in turn
       let nextSeq = 0;       // the next frame's number
       let nextShown = 0;     // the frame to show next: frames are shown in the order taken
@@ -165,13 +166,16 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
         if (data.seq === undefined) {
           if (handle.failed) retire(handle);
           onError(data.message);
-          return;
+        } else {
+          handle.busy = false;
+          if (data.memory) handle.memory = data.memory;
+          if (data.type !== 'frame') onError(data.message);
+          else if (data.anchor && data.seq > anchorSeq) [anchor, anchorSeq] = [data.anchor, data.seq];
+          done.set(data.seq, data.type === 'frame' ? data : null);
         }
-        handle.busy = false;
-        if (data.memory) handle.memory = data.memory;
-        if (data.type !== 'frame') onError(data.message);
-        else if (data.anchor && data.seq > anchorSeq) [anchor, anchorSeq] = [data.anchor, data.seq];
-        done.set(data.seq, data.type === 'frame' ? data : null);
+        // Show it and hand this worker its next frame now: waiting for the next animation frame
+        // left each worker idle for up to a display frame (plus the capture) after every frame.
+        onFree();
       };
 
       /** A worker that failed leaves the rotation; its frame in flight will never come back. */
