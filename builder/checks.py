@@ -49,6 +49,8 @@ def check_training(c, bad) -> None:
         bad("lr_decay", f"must be in [0, 1], got {c.lr_decay}")
     if c.shift_consistency > 0 and c.batch_size % 2:
         bad("shift_consistency", f"needs an even batch_size (pairs of pan frames), got {c.batch_size}")
+    if not 0 <= c.refine <= 4:
+        bad("refine", f"must be 0 (none) to 4 layers, got {c.refine}")
     if not 1 <= c.noise_stretch <= 8:
         bad("noise_stretch", f"must be 1 (round grains) to 8, got {c.noise_stretch}")
     if not 0 <= c.input_blur <= c.size / 8:

@@ -2,6 +2,7 @@
 folder that is no model, or a model whose generator is built otherwise, is refused in one line
 before the run is written. --disc-warmup: the first steps train the discriminators alone."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from builder import config as cfg
 from builder.config import TrainConfig
 from builder.errors import ConfigError
-from builder.training.export import load_exported_generator
+from builder.training.export import export_run, load_exported_generator
 from builder.training.runs import Run, load_generator
 from builder.training.train import train
 from builder.training.trainer import Trainer, choose_strategy
@@ -43,6 +44,20 @@ def test_a_fine_tune_starts_from_the_models_generator(tmp_path):
     _, scratch_generator, _ = load_generator(Run(scratch), 1)
     # One Adam step moves a weight by about the learning rate (2e-4); a fresh start is far away.
     assert farthest(tuned_generator, exported) < 1e-3 < 1e-2 < farthest(scratch_generator, exported)
+
+
+def test_a_fine_tuned_model_counts_its_starting_models_steps_and_its_own(tmp_path):
+    """The site's model card says how long a model trained: a fine-tune of a 2-step model, 1 step
+    more, is a 3-step model whose last step was a fine-tune; still when it is exported again after
+    it replaced the model it started from (it was 1 before: the card of `fire` said 120 steps)."""
+    train(tiny(tmp_path, name="base"))
+    model = tmp_path / "models" / "base"
+    meta = lambda: json.loads((model / "meta.json").read_text())  # noqa: E731
+    assert meta()["steps"] == 2 and "fine_tune_steps" not in meta()
+    tuned = train(tiny(tmp_path, name="base", runs_dir=str(tmp_path / "tuning"), init_from=str(model), steps=1))
+    assert (meta()["steps"], meta()["fine_tune_steps"]) == (3, 1)
+    export_run(tuned)  # the starting model's own folder holds the fine-tune now
+    assert (meta()["steps"], meta()["fine_tune_steps"]) == (3, 1)
 
 
 def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

@@ -130,6 +130,22 @@ def test_a_stretched_noise_texture_trains_and_its_pattern_is_stretched():
     assert (gx ** 2).mean() < 0.5 * (gy ** 2).mean()
 
 
+def test_refining_layers_work_at_half_resolution_after_the_last_join():
+    """`refine` adds that many 3x3 convolutions, with their norms and ReLUs, between the last join
+    and the output's upsampling; without it the generator is layer for layer the same (checkpoints
+    track layers by position)."""
+    plain = build_generator(size=64, base_filters=4, max_filters=8, depth=3)
+    refined = build_generator(size=64, base_filters=4, max_filters=8, depth=3, refine=2)
+    assert count_params(refined) == count_params(plain) + 2 * (3 * 3 * 4 * 4 + 2 * 4)  # kernels, norms' scale and shift
+    names = [layer.name for layer in refined.layers]
+    assert names[names.index("up0_act") + 1:names.index("out_resize")] == [
+        "refine0_pad", "refine0", "refine0_norm", "refine0_act", "refine1_pad", "refine1", "refine1_norm", "refine1_act"]
+    assert [n for n in names if not n.startswith("refine")] == [layer.name for layer in plain.layers]
+    assert refined.get_layer("refine1").output.shape == (None, 32, 32, 4)
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 64, 64, 1)).astype(np.float32)
+    assert refined(x).shape == (1, 64, 64, 3)
+
+
 @pytest.mark.parametrize("padding", ["reflect", "zero"])
 def test_join_conv_is_a_convolution_of_the_concatenated_inputs(padding):
     """The output layer sums one convolution per input (tf.js wasm concatenates a 1-channel tensor
@@ -195,8 +211,8 @@ def test_the_soft_input_blur_is_one_layer_without_weights_and_only_when_asked():
 
 
 @pytest.mark.parametrize("field, value", [("input_blur", -1.0), ("input_blur", 40.0), ("input_blur", float("nan")),
-                                          ("noise_stretch", 0), ("noise_stretch", 9)])
-def test_a_soft_input_blur_or_noise_stretch_a_run_cannot_use_is_refused_in_one_line(field, value):
+                                          ("noise_stretch", 0), ("noise_stretch", 9), ("refine", -1), ("refine", 5)])
+def test_a_soft_input_blur_noise_stretch_or_refine_a_run_cannot_use_is_refused_in_one_line(field, value):
     from builder import config as cfg
     from builder.errors import ConfigError
 

@@ -183,6 +183,7 @@ def _card(model_dir: Path, meta: dict, converted: ConvertedModel, urls: dict, qu
         "theme": meta.get("theme", ""),
         "dataset": meta.get("dataset", ""),
         "params": meta["params"], "flops": meta["flops"], "steps": meta["steps"],
+        "fine_tune_steps": meta.get("fine_tune_steps"),
         "created": meta.get("created", ""),
         "bytes": q.bytes, "dtype": q.dtype, "psnr_db": q.psnr_db, "tried": q.tried,
         "model_url": urls["model"],

@@ -176,6 +176,7 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
     """Write models/<name>/ atomically, `generator` with config.grade's colour shift; returns its path."""
     from builder.training.grade import grade_fields, graded
     from builder.training.model import conv_flops, count_params
+    from builder.training.runs import Run
 
     if cfg.name_problem(config.name):  # "" would swap the whole models folder out for this one model
         raise ConfigError(f"export: field 'name' {cfg.name_problem(config.name)}")
@@ -183,6 +184,7 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
     out_root.mkdir(parents=True, exist_ok=True)
     dest = out_root / config.name
     generator, offset = graded(generator, config, params)  # before the temporary folder: a failed fit leaves nothing
+    steps_before = Run(run_dir).steps_before() if run_dir is not None else 0
     with new_dir(dest) as tmp:
         save_for_converter(generator, tmp / "saved_model")
         names = _write_photo_pictures(generator, params, tmp)
@@ -212,7 +214,9 @@ def export_model(generator, config: cfg.TrainConfig, params, run_dir: Path | Non
                              **grade_fields(config.grade, offset)},
             "params": count_params(generator),
             "flops": conv_flops(generator),
-            "steps": steps,
+            # A fine-tune's model has trained for its starting model's steps and then its own.
+            "steps": steps_before + steps,
+            **({"fine_tune_steps": steps} if steps_before else {}),
             "batch_size": config.batch_size,
             "loss": config.loss,
             "created": datetime.date.today().isoformat(),

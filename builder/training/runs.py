@@ -52,6 +52,16 @@ class Run:
     loss_plot = property(lambda self: self.dir / "loss.png")
     samples = property(lambda self: self.dir / "samples.png")
     samples_dir = property(lambda self: self.dir / "samples")
+    start_path = property(lambda self: self.dir / "start.json")  # a fine-tune's starting model
+
+    def write_start(self, init_from: str, steps: int) -> None:
+        """Notes the exported model a fine-tune starts from and its training steps, read when the
+        run is exported (that model's own folder may be replaced by then, by this very run)."""
+        write_text(self.start_path, json.dumps({"init_from": init_from, "steps": steps}) + "\n")
+
+    def steps_before(self) -> int:
+        """The training steps of the model this run was fine-tuned from (0: trained from scratch)."""
+        return int(json.loads(self.start_path.read_text())["steps"]) if self.start_path.is_file() else 0
 
     def lock(self):
         """An open file holding an exclusive lock on the run (released when closed or the process

@@ -61,6 +61,14 @@ def write_failed(run: Run, name: str, doing: str, error: Exception) -> BuilderEr
                         f"{fix}, then {again}")
 
 
+def exported_steps(folder: Path) -> int:
+    """The training steps an exported model's meta.json counts (0 where it does not say)."""
+    try:
+        return int(json.loads((folder / "meta.json").read_text()).get("steps", 0))
+    except (OSError, ValueError, TypeError):
+        return 0
+
+
 def model_to_start_from(config: cfg.TrainConfig):
     """--init-from's generator, checked: an exported model (models/NAME) whose generator this run's
     options build alike (the display-only `sharpen` aside)."""
@@ -112,6 +120,7 @@ def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -
                            *([(config.models_dir, "--models-dir")] if export else [])):
         check_writable(Path(folder), option)
     start_model = model_to_start_from(config) if config.init_from and not resume else None
+    steps_before = exported_steps(Path(config.init_from)) if start_model is not None else None
     dataset = load_dataset(config)  # bad input fails here, before anything is written
     unpaired = unpaired_images(config) if config.unpaired_weight > 0 else None
     run.samples_dir.mkdir(parents=True, exist_ok=True)
@@ -133,6 +142,8 @@ def _train(config: cfg.TrainConfig, *, resume: bool, export: bool, held: list) -
         fails (a changed network, a bad option) leaves the run's own config to resume with."""
         write_text(run.config_path, cfg.to_toml(config))
         run.write_dataset_info(dataset.name, params)
+        if steps_before is not None:
+            run.write_start(config.init_from, steps_before)
 
     val_x, val_y = fixed_pairs(dataset.val, params, config.val_pairs)
 
