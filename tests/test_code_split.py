@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from builder import REPO_ROOT
 from test_browser import PATHS, open_path
 
 # A string only each tf.js backend's code holds (flag and file names survive minification).
@@ -90,3 +91,41 @@ def test_a_path_fetches_only_its_own_backend(open_page, camera_context, built_si
     assert MARKERS[unwanted] not in fetched_code, f"{path}: fetched the {unwanted} backend it never runs"
     share = len(fetched_code) / sum(map(len, scripts.values()))
     assert share < 0.7, f"{path}: fetched {share:.0%} of the site's JavaScript"
+
+
+def site_graph_ops(site) -> set[str]:
+    """Every op of every graph the built site serves (its converted model.json files)."""
+    import json
+
+    from builder.site.converter_ops import graph_ops
+
+    return set().union(*(graph_ops(json.loads(p.read_text())) for p in (site / "models").glob("*/model.*.json")))
+
+
+# tf.js makes each op as op({name_: f}); minified, that key survives, so it marks the op's code.
+def holds_op(scripts: dict[str, bytes], name: str) -> bool:
+    return any(f"{name}_:".encode() in body for body in scripts.values())
+
+
+def test_the_converter_carries_only_the_ops_the_sites_models_use(built_site):
+    """The graph-model converter reaches every tf.js op through one module; the build bundles
+    in its place one with only the ops the site's graphs use (converter_ops.py), so the frame
+    workers parse and run about 80 KB less JavaScript before the first frame."""
+    from builder.site.converter_ops import tfjs_ops
+
+    scripts = script_bodies(built_site)
+    needed = tfjs_ops(site_graph_ops(built_site), REPO_ROOT)
+    assert {"conv2d", "mirrorPad", "avgPool"} <= set(needed), f"the tiny models' graphs changed: {needed}"
+    missing = [name for name in needed if "." not in name and not holds_op(scripts, name)]
+    assert not missing, f"ops the models use are not in the site's scripts: {missing}"
+    for unused in ("topk", "nonMaxSuppression", "conv3d", "basicLSTMCell", "stft"):
+        assert not holds_op(scripts, unused), f"the site bundles tf.js's {unused}, which no model uses"
+
+
+def test_the_ops_bundled_follow_the_models_graphs(built_site):
+    """A graph with another op gets that op: the set comes from the models, not a fixed list."""
+    from builder.site.bundle import bundle
+
+    ops = site_graph_ops(built_site)
+    assert not holds_op(bundle(REPO_ROOT, ops).scripts, "topk")
+    assert holds_op(bundle(REPO_ROOT, ops | {"TopKV2"}).scripts, "topk")

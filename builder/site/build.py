@@ -218,6 +218,7 @@ def add_model(files: SiteFiles, model_dir: Path, meta: dict, converted: Converte
 
 def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=print) -> BuildReport:
     from builder.site.bundle import bundle
+    from builder.site.converter_ops import graph_ops as graph_ops_of
 
     started = time.monotonic()
     out_dir = Path(out_dir)
@@ -236,7 +237,8 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
             progress(f"warning: {c.name}: {c.quantization.dtype} measures {c.quantization.psnr_db} dB against "
                      f"float32, under min_psnr_db {config.min_psnr_db}; use quantization = \"auto\" to ship the "
                      f"smallest dtype that meets it")
-    bundled = bundle(root)
+    graph_ops = set().union(*(graph_ops_of(verify_shards(c)) for c in converted))
+    bundled = bundle(root, graph_ops)
 
     files = SiteFiles()
     assets = {name: files.add_hashed("assets", name, data) for name, data in sorted(bundled.assets.items())}

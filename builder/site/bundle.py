@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.errors import BuildError
+from builder.site.converter_ops import CONVERTER_OPS, write_converter_ops
 
 WASM_FILES = (
     "tfjs-backend-wasm.wasm",
@@ -93,11 +94,15 @@ def static_closure(outputs: dict, start: str) -> list[str]:
     return [Path(path).name for path in seen]
 
 
-def _split_scripts(root: Path, tmp: Path) -> tuple[dict[str, bytes], dict[str, str], dict[str, list[str]]]:
+def _split_scripts(root: Path, tmp: Path, graph_ops: set[str] | None) -> tuple[dict[str, bytes], dict[str, str], dict[str, list[str]]]:
     """The runtime's entries and their chunks, through one esbuild run with code splitting, and
-    each entry's static imports."""
+    each entry's static imports. With `graph_ops`, the graph-model converter gets only the tf.js
+    ops those graph ops need (converter_ops.py)."""
     out_dir, metafile = tmp / "js", tmp / "meta.json"
-    _esbuild(root, list(ENTRIES.values()), f"--outdir={out_dir}", [*SCRIPT_FLAGS, *SPLIT_FLAGS, f"--metafile={metafile}"])
+    flags = [*SCRIPT_FLAGS, *SPLIT_FLAGS, f"--metafile={metafile}"]
+    if graph_ops is not None:
+        flags.append(f"--alias:{CONVERTER_OPS}={write_converter_ops(graph_ops, root)}")
+    _esbuild(root, list(ENTRIES.values()), f"--outdir={out_dir}", flags)
     outputs = json.loads(metafile.read_text())["outputs"]
     by_entry = {info["entryPoint"]: path for path, info in outputs.items() if info.get("entryPoint")}
     entries = {name: Path(by_entry[source]).name for name, source in ENTRIES.items()}
@@ -106,15 +111,17 @@ def _split_scripts(root: Path, tmp: Path) -> tuple[dict[str, bytes], dict[str, s
     return scripts, entries, static_imports
 
 
-def bundle(root: Path) -> Bundle:
-    """The runtime's scripts (split), templates/style.css and the three tfjs-backend-wasm*.wasm."""
+def bundle(root: Path, graph_ops: set[str] | None = None) -> Bundle:
+    """The runtime's scripts (split), templates/style.css and the three tfjs-backend-wasm*.wasm.
+    graph_ops: every op of every graph the site will run (converter_ops.graph_ops), so that only
+    their tf.js ops are bundled; None bundles them all."""
     root = Path(root).resolve()
     for needed in (*ENTRIES.values(), "templates/style.css"):
         if not (root / needed).is_file():
             raise BuildError(f"{needed} is missing under {root}: the browser runtime cannot be bundled without it")
     assets: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
-        scripts, entries, static_imports = _split_scripts(root, Path(tmp))
+        scripts, entries, static_imports = _split_scripts(root, Path(tmp), graph_ops)
         css_out = Path(tmp) / "style.css"
         _esbuild(root, "templates/style.css", f"--outfile={css_out}", ["--loader:.css=css"])
         assets["style.css"] = css_out.read_bytes()
