@@ -68,13 +68,15 @@ export function createRuntime({ wasmPaths, workerUrl, requestedBackend, requeste
   }
 
   /**
-   * Builds `record` on the current device and warms it up; the first model (nothing on screen
-   * to keep showing meanwhile) may skip the warm-up where the device allows it, so its first
-   * frame is not one whole inference late.
+   * Builds `record` on the current device and warms it up. The first model (nothing on screen
+   * to keep showing meanwhile) skips the warm-up where the device allows it if a picture is
+   * already waiting, so its first frame is not one whole inference late; with no picture yet
+   * (the visitor still answering the camera's prompt) the warm-up costs nothing and the first
+   * frame after the answer runs warm (on the CPU, tf.js's first run is 3-4 times a warm one).
    */
   async function build(record) {
     if (!device) throw new Error('the graphics context is being restored; choose the model again in a moment');
-    return { ...(await device.load(record, { warmUp: running !== null })), epoch };
+    return { ...(await device.load(record, { warmUp: running !== null || source === null })), epoch };
   }
 
   function releaseRunning() {
