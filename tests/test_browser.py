@@ -165,13 +165,18 @@ def test_ready_when_the_camera_answers_after_the_model_loaded(open_page, camera_
     assert_no_problems(demo)
 
 
-# Runs before the page's scripts: each frame worker's inference times, in the order its replies come.
-NOTE_INFERENCE_MS = """
+# Runs before the page's scripts: notes each frame worker, when it started, and the inference
+# times of the frame replies, in the order they come.
+NOTE_WORKERS = """
+window.__workerStarts = [];
+window.__workers = [];
 window.__inferenceMs = [];
-const FramePageWorker = window.Worker;
-window.Worker = class extends FramePageWorker {
+const PageWorker = window.Worker;
+window.Worker = class extends PageWorker {
   constructor(...args) {
     super(...args);
+    window.__workerStarts.push(performance.now());
+    window.__workers.push(this);
     this.addEventListener('message', ({ data }) => {
       if (data.type === 'frame') window.__inferenceMs.push(data.ms.inference);
     });
@@ -189,7 +194,7 @@ def test_a_model_ready_before_the_picture_is_warmed_up_meanwhile(chromium, real_
     for name, camera, query in (("late camera", True, ""), ("demo", False, "&source=demo")):
         context = new_context(chromium, camera=camera)
         try:
-            context.add_init_script(NOTE_INFERENCE_MS)
+            context.add_init_script(NOTE_WORKERS)
             if camera:
                 context.add_init_script(SLOW_CAMERA_ANSWER)
             demo = open_demo(context, real_server + "?backend=wasm&workers=1" + query)
@@ -202,24 +207,11 @@ def test_a_model_ready_before_the_picture_is_warmed_up_meanwhile(chromium, real_
     assert warm < 0.75 * cold, f"the first frame after a late camera took {warm:.0f} ms of inference, a cold one {cold:.0f} ms"
 
 
-NOTE_WORKER_STARTS = """
-window.__workerStarts = [];
-const PageWorker = window.Worker;
-window.Worker = class extends PageWorker {
-  constructor(...args) {
-    super(...args);
-    window.__workerStarts.push(performance.now());
-    (window.__workers ??= []).push(this);
-  }
-};
-"""
-
-
 def test_one_worker_makes_the_first_frame_and_the_others_join_after_it(open_page, camera_context):
     """On a 2-core machine, workers starting together took the CPU the first frame needed: the
     first frame comes from one worker, the second starts once it is shown, and by demo.ready
     both take frames."""
-    camera_context.add_init_script(NOTE_WORKER_STARTS)
+    camera_context.add_init_script(NOTE_WORKERS)
     demo = open_page("?backend=wasm&workers=2")
     stats = demo.wait_ready()
     starts = demo.page.evaluate("() => window.__workerStarts")
@@ -244,7 +236,7 @@ CRASH_A_FRAME_WORKER = """(index) => {
 
 
 def test_a_frame_worker_that_crashes_leaves_the_others_to_run_the_frames(open_page, camera_context):
-    camera_context.add_init_script(NOTE_WORKER_STARTS)
+    camera_context.add_init_script(NOTE_WORKERS)
     demo = open_page("?backend=wasm&workers=2")
     demo.wait_ready()
     assert demo.stats()["workers"] == 2

@@ -194,12 +194,12 @@ def _card(model_dir: Path, meta: dict, converted: ConvertedModel, urls: dict, qu
     }
 
 
-def add_model(files: SiteFiles, model_dir: Path, meta: dict, converted: ConvertedModel,
+def add_model(files: SiteFiles, model_dir: Path, meta: dict, converted: ConvertedModel, model: dict,
               quality: dict | None) -> dict:
-    """Hashed shards, a model.json pointing at them, and the model's pictures (with the scorecard's
-    contact sheet when it was evaluated); returns its card."""
+    """Hashed shards, a model.json pointing at them (`model`: the converted one, from
+    verify_shards; its shard paths are rewritten here), and the model's pictures (with the
+    scorecard's contact sheet when it was evaluated); returns its card."""
     folder = f"models/{model_dir.name}"
-    model = verify_shards(converted)
     for group in model["weightsManifest"]:
         group["paths"] = [files.add_hashed(folder, shard, (converted.dir / shard).read_bytes()).split("/")[-1]
                           for shard in group["paths"]]
@@ -237,14 +237,14 @@ def build_site(config: SiteConfig, out_dir: Path, root: Path = ROOT, progress=pr
             progress(f"warning: {c.name}: {c.quantization.dtype} measures {c.quantization.psnr_db} dB against "
                      f"float32, under min_psnr_db {config.min_psnr_db}; use quantization = \"auto\" to ship the "
                      f"smallest dtype that meets it")
-    graph_ops = set().union(*(graph_ops_of(verify_shards(c)) for c in converted))
-    bundled = bundle(root, graph_ops)
+    model_jsons = [verify_shards(c) for c in converted]
+    bundled = bundle(root, set().union(*map(graph_ops_of, model_jsons)))
 
     files = SiteFiles()
     assets = {name: files.add_hashed("assets", name, data) for name, data in sorted(bundled.assets.items())}
     assets.update({name: files.add(f"assets/{name}", data) for name, data in sorted(bundled.scripts.items())})
     assets.update({entry: f"assets/{name}" for entry, name in bundled.entries.items()})
-    cards = [add_model(files, d, meta, c, q) for (d, meta), c, q in zip(models, converted, qualities)]
+    cards = [add_model(files, d, meta, c, m, q) for (d, meta), c, m, q in zip(models, converted, model_jsons, qualities)]
     default_dir, default_meta = next((d, meta) for d, meta in models if d.name == default)
     preview = default_dir / default_meta["preview"] if default_meta.get("preview") else None
     icon_paths = {size: files.add_hashed("assets", name, data)

@@ -49,13 +49,10 @@ def tfjs_ops(ops: set[str], root: Path) -> list[str]:
     return sorted({name for op in ops for name in kernel2op.get(op, [])})
 
 
-def _module_of(name: str, source: Path) -> Path | None:
-    """The file `source` (an ops index) imports or re-exports `name` from, by its own
-    `import { name } from './file'` or `export { name } from './file'` line."""
-    for found, relative in _NAMED.findall(source.read_text()):
-        if found == name:
-            return (source.parent / relative).with_suffix(".js")
-    return None
+def _modules_named(source: Path) -> dict[str, Path]:
+    """name -> the file `source` (an ops index) imports or re-exports it from, by its own
+    `import { name } from './file'` or `export { name } from './file'` lines."""
+    return {name: (source.parent / relative).with_suffix(".js") for name, relative in _NAMED.findall(source.read_text())}
 
 
 def converter_ops_module(names: list[str], root: Path) -> str:
@@ -79,7 +76,8 @@ def converter_ops_module(names: list[str], root: Path) -> str:
     for space, members in sorted(spaces.items()):
         # fused's members live in fused_ops.js (its conv2d is not the plain one); the others' in ops.js
         source = ops_dir / "fused_ops.js" if space == "fused" else index
-        files = {member: _module_of(member, source) for member in members}
+        named = _modules_named(source)
+        files = {member: named.get(member) for member in members}
         if all(files.values()):
             entries = []
             for i, (member, file) in enumerate(sorted(files.items())):
