@@ -208,3 +208,48 @@ def test_the_texture_moves_with_a_panning_camera(playwright_driver, server, tmp_
         context.close()
     finally:
         browser.close()
+
+
+def stop_and_go_y4m(path, *, width=320, height=240, fps=30):
+    """A camera held still for 1.5 s, then panning right in uneven steps (0-4 px) with a
+    shaking hand (0-3 px up or down) for 1.5 s; the clip loops, so the camera also jumps back."""
+    image = ev.skimage_photo("astronaut.png")
+    rng = np.random.default_rng(0)
+    xs = np.concatenate([np.zeros(45, int), np.cumsum(rng.integers(0, 5, 45))])
+    ys = np.concatenate([np.zeros(45, int), rng.integers(0, 4, 45)])
+    return write_y4m(path, [image[100 + y:100 + y + height, x:x + width] for x, y in zip(xs, ys)], fps=fps)
+
+
+def test_the_frame_workers_move_the_texture_along_one_chain(playwright_driver, real_server, tmp_path):
+    """On the committed default model (whose frames take longer than a camera frame, so both
+    workers are always busy) with two frame workers, frame n is dealt out while frame n - 1 is still running. Measured
+    from the last frame back (n - 2), odd and even frames followed two chains of their own, which
+    drift apart wherever a match fails or the camera stops: the texture then jumped between two
+    places frame after frame (a shimmer at the frame rate). Each frame's measurement now reaches
+    the next frame's worker before its inference ends, so the shown frames' places never go back
+    and forth, n equal to n - 2 and unlike n - 1, more than twice in a row."""
+    browser = launch_chromium(playwright_driver, stop_and_go_y4m(tmp_path / "stop-and-go.y4m"))
+    try:
+        demo = open_demo(new_context(browser, camera=True), real_server + "?backend=wasm&workers=2")
+        demo.wait_ready()
+        shown = dict(demo.page.evaluate("""async () => {
+            const places = [];
+            let last = window.demo.stats().frames;
+            for (const t0 = performance.now(); performance.now() - t0 < 6000;) {
+                await new Promise((resolve) => setTimeout(resolve, 1));
+                const frames = window.demo.stats().frames;
+                if (frames !== last) places.push([last = frames, await window.demo.noiseTravelled()]);
+            }
+            return places;
+        }"""))
+        assert len(shown) > 40 and demo.stats()["workers"] == 2, (len(shown), demo.stats())
+        back_and_forth = [n for n in shown if {n - 1, n - 2} <= shown.keys()
+                          and shown[n] == shown[n - 2] != shown[n - 1]]
+        run = longest = 0
+        for n in sorted(shown):
+            run = run + 1 if n in back_and_forth else 0
+            longest = max(longest, run)
+        assert longest <= 2, f"the texture went back and forth {longest} frames in a row, at frames {back_and_forth}"
+        assert demo.problems() == []
+    finally:
+        browser.close()

@@ -70,9 +70,13 @@ export function createGenerator(artifacts, { label = 'model', noise = null } = {
   }
   const motion = takesShift ? createMotion({ size, side }) : null;
 
-  /** The graph's inputs: the image, and where the noise goes (`map`: this frame's motion map, or null: where it is). */
+  /**
+   * The graph's inputs: the image, and where the noise goes (`map`: this frame's motion map,
+   * the noise_shift noiseShift() already made of it, or null: where it is).
+   */
   function feeds(gray, map) {
     if (!motion) return gray;
+    if (map instanceof tf.Tensor) return { gray, noise_shift: map };
     return { gray, noise_shift: map ? motion.next(mapTensor(map)) : tf.zeros([2], 'int32') };
   }
 
@@ -95,7 +99,8 @@ export function createGenerator(artifacts, { label = 'model', noise = null } = {
     /**
      * One frame: input is a WebGLTexture (WebGL backend), a Float32Array of S*S values, or a
      * tensor; `map` is the frame's motion map (the preprocessor's motionMap()), which moves
-     * the noise texture on from the last frame's (null: it stays). With `previous` and
+     * the noise texture on from the last frame's, or the noise_shift noiseShift() already made
+     * of it (null: the noise stays). With `previous` and
      * smoothing > 0 the result is blended with the previous output. Everything else is freed
      * by tf.tidy; the returned [1, S, S, 3] tensor leaves it and is owned by the caller.
      */
@@ -123,6 +128,16 @@ export function createGenerator(artifacts, { label = 'model', noise = null } = {
       } finally {
         blank.dispose();
       }
+    },
+
+    /**
+     * Moves the noise on by this frame's motion map now, ahead of predict(), so that the
+     * motion's new state (motionAnchor()) can go to the next frame's worker while this frame's
+     * inference runs. The int32 [2] noise_shift it returns is the caller's, for predict's `map`;
+     * null without noise.
+     */
+    noiseShift(map) {
+      return motion ? tf.tidy(() => motion.next(mapTensor(map))) : null;
     },
 
     /** The motion's state after the last frame ({map, travelled}), for the next frame elsewhere; null without noise. */

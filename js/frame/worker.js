@@ -8,10 +8,12 @@
 //               {type: 'load', id, artifacts, size, transform, noise, label, warmUp}
 //               {type: 'unload', id}
 //               {type: 'frame', id, seq, bitmap, params: {brightness, contrast, mirror}, anchor}
-// Messages out: {type: 'ready'} | {type: 'loaded' or 'unloaded', id, memory} | {type: 'frame', seq,
-//               output, input, anchor, ms, memory} | {type: 'error', id?, seq?, message}
-// `anchor` ({map, travelled} or null): the motion's state after the last frame shown, wherever it
-// ran, so that the noise texture follows one chain of measurements across the workers.
+// Messages out: {type: 'ready'} | {type: 'loaded' or 'unloaded', id, memory} | {type: 'anchor',
+//               seq, anchor} | {type: 'frame', seq, output, input, anchor, ms, memory} |
+//               {type: 'error', id?, seq?, message}
+// `anchor` ({map, travelled} or null): the motion's state after the latest frame measured,
+// wherever it ran, so that the noise texture follows one chain of measurements across the
+// workers. A frame's own goes out as soon as it is measured, ahead of its inference.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -50,14 +52,23 @@ async function frame({ id, seq, bitmap, params, anchor }) {
     const input = model.preprocessor.run(bitmap, params).slice();  // ours to transfer
     const t1 = performance.now();
     model.generator.setMotionAnchor(anchor);
-    const out = model.generator.predict(input, null, 0, model.preprocessor.motionMap());
+    const shift = model.generator.noiseShift(model.preprocessor.motionMap());
+    const next = await model.generator.motionAnchor();
+    // Out before the inference: the next frame, dealt to another worker meanwhile, is measured
+    // from this one. Measured from the last frame back instead, every other frame followed a
+    // chain of its own, and the noise jumped between the two chains' places frame by frame.
+    if (next) self.postMessage({ type: 'anchor', seq, anchor: next });
     let output;
     try {
-      output = await out.data();
+      const out = model.generator.predict(input, null, 0, shift);
+      try {
+        output = await out.data();
+      } finally {
+        out.dispose();
+      }
     } finally {
-      out.dispose();
+      shift?.dispose();
     }
-    const next = await model.generator.motionAnchor();
     const t2 = performance.now();
     const ms = { preprocess: t1 - t0, inference: t2 - t1 };
     self.postMessage({ type: 'frame', seq, output, input, anchor: next, ms, memory: tf.memory() },

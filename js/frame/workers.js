@@ -157,12 +157,16 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
       let nextShown = 0;     // the frame to show next: frames are shown in the order taken
       let dropBelow = 0;     // frames numbered below this were released, never shown
       let previous = null;   // the last output shown, while smoothing is on
-      let anchor = null;     // the motion's state after the latest frame back (worker.js), and its number
+      let anchor = null;     // the motion's state after the latest frame measured (worker.js), and its number
       let anchorSeq = -1;
       const sent = new Map();  // seq -> {frame, size, t0}
       const done = new Map();  // seq -> a worker's reply, or null (failed)
 
       deliver = (handle, data) => {
+        if (data.type === 'anchor') {  // a frame measured, its inference still running (worker.js)
+          if (data.seq > anchorSeq) [anchor, anchorSeq] = [data.anchor, data.seq];
+          return;
+        }
         if (data.seq === undefined) {
           if (handle.failed) retire(handle);
           onError(data.message);
