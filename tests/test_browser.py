@@ -165,11 +165,12 @@ def test_ready_when_the_camera_answers_after_the_model_loaded(open_page, camera_
     assert_no_problems(demo)
 
 
-# Runs before the page's scripts: notes each frame worker, when it started, and the inference
-# times of the frame replies, in the order they come.
+# Runs before the page's scripts: notes each frame worker, when it started, its warm-up times
+# (null where a model was not warmed up) and the inference times of its frame replies, in order.
 NOTE_WORKERS = """
 window.__workerStarts = [];
 window.__workers = [];
+window.__warmUpMs = [];
 window.__inferenceMs = [];
 const PageWorker = window.Worker;
 window.Worker = class extends PageWorker {
@@ -178,6 +179,7 @@ window.Worker = class extends PageWorker {
     window.__workerStarts.push(performance.now());
     window.__workers.push(this);
     this.addEventListener('message', ({ data }) => {
+      if (data.type === 'loaded') window.__warmUpMs.push(data.warmUpMs);
       if (data.type === 'frame') window.__inferenceMs.push(data.ms.inference);
     });
   }
@@ -187,10 +189,10 @@ window.Worker = class extends PageWorker {
 
 def test_a_model_ready_before_the_picture_is_warmed_up_meanwhile(chromium, real_server):
     """While the visitor answers the camera's prompt the first model is warmed up, so the first
-    frame after the answer runs warm; with a picture already there (the demo) it is not, and
-    that first frame is tf.js's cold first run. The committed default model, one worker, each
-    page in a fresh profile (no shared code cache)."""
-    first_inference = {}
+    frame after the answer runs warm: its inference takes well under the warm-up's cold run in
+    the same page. With a picture already there (the demo) the first model is not warmed up: the
+    first frame is its first run. The committed default model, one worker, fresh profiles."""
+    seen = {}
     for name, camera, query in (("late camera", True, ""), ("demo", False, "&source=demo")):
         context = new_context(chromium, camera=camera)
         try:
@@ -199,12 +201,15 @@ def test_a_model_ready_before_the_picture_is_warmed_up_meanwhile(chromium, real_
                 context.add_init_script(SLOW_CAMERA_ANSWER)
             demo = open_demo(context, real_server + "?backend=wasm&workers=1" + query)
             assert wait_first_frame(demo, 180)["source"] == ("camera" if camera else "demo")
-            first_inference[name] = demo.page.evaluate("() => window.__inferenceMs[0]")
+            seen[name] = demo.page.evaluate("() => [window.__warmUpMs, window.__inferenceMs[0]]")
         finally:
             context.close()
-    warm, cold = first_inference["late camera"], first_inference["demo"]
-    # measured: 145-157 ms against 250-317 (cold in both pages without the warm-up: 259-282 against 250-317)
-    assert warm < 0.75 * cold, f"the first frame after a late camera took {warm:.0f} ms of inference, a cold one {cold:.0f} ms"
+    assert seen["demo"][0] == [None], f"with a picture waiting the first model was warmed up: {seen['demo']}"
+    [warm_up], first = seen["late camera"]
+    assert warm_up is not None, "the first model was not warmed up while the camera's prompt was open"
+    # measured: 180-270 ms against a warm-up of 410-440 (session 27; the first frames after it
+    # still run slower than later ones while the browser optimises the code)
+    assert first < 0.8 * warm_up, f"the first frame after a late camera took {first:.0f} ms of inference, the warm-up {warm_up:.0f} ms"
 
 
 def test_one_worker_makes_the_first_frame_and_the_others_join_after_it(open_page, camera_context):

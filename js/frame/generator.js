@@ -118,13 +118,14 @@ export function createGenerator(artifacts, { label = 'model', noise = null } = {
 
     /**
      * Runs the model once on a blank image so shaders and kernels exist before the first
-     * frame (and its output shape is checked). The caller waits for the returned tensor
-     * (without reading it back on the GPU) and disposes it.
+     * frame (and its output shape is checked), the motion's too: a blank map has no contrast,
+     * matches nothing and leaves the motion where it was. The caller waits for the returned
+     * tensor (without reading it back on the GPU) and disposes it.
      */
     warmUpSync() {
       const blank = tf.zeros(shape);
       try {
-        return this.predict(blank);
+        return this.predict(blank, null, 0, motion ? new Float32Array(GRID * GRID) : null);
       } finally {
         blank.dispose();
       }
@@ -160,17 +161,20 @@ export function createGenerator(artifacts, { label = 'model', noise = null } = {
  * for the GPU, else by reading the warm-up output. In the page and in the frame workers alike.
  * warmUp: false skips the warm-up run, so the first frame is the warm-up (for a first model,
  * where no running model is kept on screen meanwhile and a warm-up only delays the first frame
- * by one whole inference; its output shape is then checked by that frame).
+ * by one whole inference; its output shape is then checked by that frame). warmUpMs: how long
+ * the warm-up took (a cold first run), or null without one.
  */
 export async function createWarmModel(artifacts, { label, size, noise, createPreprocessor, gl = null, warmUp = true }) {
   const generator = createGenerator(artifacts, { label, noise });
   let preprocessor;
+  let warmUpMs;
   try {
     if (generator.size !== size) {
       throw new Error(`model ${label} takes ${generator.size} px inputs, but its meta.json transform is for ${size} px; choose a model made for ${size} px inputs`);
     }
     preprocessor = createPreprocessor(generator.size);
-    if (!warmUp) return { generator, preprocessor };
+    if (!warmUp) return { generator, preprocessor, warmUpMs: null };
+    const t0 = performance.now();
     const warm = generator.warmUpSync();
     if (gl) {
       warm.dispose();
@@ -179,10 +183,11 @@ export async function createWarmModel(artifacts, { label, size, noise, createPre
       await warm.data();
       warm.dispose();
     }
+    warmUpMs = performance.now() - t0;
   } catch (error) {
     generator.dispose();
     preprocessor?.dispose();
     throw error;
   }
-  return { generator, preprocessor };
+  return { generator, preprocessor, warmUpMs };
 }

@@ -8,8 +8,9 @@
 //               {type: 'load', id, artifacts, size, transform, noise, label, warmUp}
 //               {type: 'unload', id}
 //               {type: 'frame', id, seq, bitmap, params: {brightness, contrast, mirror}, anchor}
-// Messages out: {type: 'ready'} | {type: 'loaded' or 'unloaded', id, memory} | {type: 'anchor',
-//               seq, anchor} | {type: 'frame', seq, output, input, anchor, ms, memory} |
+// Messages out: {type: 'ready'} | {type: 'loaded', id, memory, warmUpMs} |
+//               {type: 'unloaded', id, memory} | {type: 'anchor', seq, anchor} |
+//               {type: 'frame', seq, output, input, anchor, ms, memory} |
 //               {type: 'error', id?, seq?, message}
 // `anchor` ({map, travelled} or null): the motion's state after the latest frame measured,
 // wherever it ran, so that the noise texture follows one chain of measurements across the
@@ -81,7 +82,7 @@ async function frame({ id, seq, bitmap, params, anchor }) {
 const HANDLERS = { init, load, unload, frame };
 const REPLIES = {
   init: () => ({ type: 'ready' }),
-  load: ({ id }) => ({ type: 'loaded', id, memory: tf.memory() }),
+  load: ({ id }) => ({ type: 'loaded', id, memory: tf.memory(), warmUpMs: models.get(id).warmUpMs }),
   unload: ({ id }) => ({ type: 'unloaded', id, memory: tf.memory() }),  // so the page's count is current
 };
 
