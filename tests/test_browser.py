@@ -24,7 +24,10 @@ PATHS = {
 }
 OUTPUT_CANVAS = "#output-view canvas"  # the generated picture
 WARM_UP_FRAMES = 30
-STEADY_FRAMES = 300
+# Frames over which memory must hold flat: 300 on the frame workers, the CPU path (issue #15).
+# SwiftShader runs WebGL at 3-7 fps here, so 300 frames took a minute of the suite's 15; a tensor
+# kept per frame shows after one, and 100 frames still catch a heap leak of 21 KB a frame.
+STEADY_FRAMES = {"webgl": 100, "wasm": 100, "workers": 300}
 HEAP_GROWTH_LIMIT_BYTES = 2 * 1024 * 1024
 
 
@@ -115,13 +118,13 @@ def test_steady_state_holds_memory_flat(open_page, path):
     demo.wait_more_frames(WARM_UP_FRAMES)
     before, heap_before = demo.stats(), demo.heap_after_gc_bytes()
 
-    after = demo.wait_more_frames(STEADY_FRAMES, timeout_s=300)  # SwiftShader WebGL: ~3-7 fps
+    after = demo.wait_more_frames(STEADY_FRAMES[path], timeout_s=300)
     heap_after = demo.heap_after_gc_bytes()
 
     assert after["numTensors"] == before["numTensors"], "tensors leak in the frame loop"
     assert after["numBytes"] == before["numBytes"], "tensor memory grows in the frame loop"
     growth = heap_after - heap_before
-    assert growth < HEAP_GROWTH_LIMIT_BYTES, f"JS heap grew {growth / 1e6:.2f} MB over {STEADY_FRAMES} frames"
+    assert growth < HEAP_GROWTH_LIMIT_BYTES, f"JS heap grew {growth / 1e6:.2f} MB over {STEADY_FRAMES[path]} frames"
     if path in ("webgl", "workers"):
         assert after["readbacksPerFrame"] == 0
     assert_no_problems(demo)

@@ -134,6 +134,8 @@ def test_a_full_disk_during_a_checkpoint_is_one_line_and_the_last_good_one_is_re
     assert sorted(p.name for p in run.ckpt_dir.iterdir()) == [
         "checkpoint", "ckpt-3.data-00000-of-00001", "ckpt-3.index"]
     assert tensorflow().train.latest_checkpoint(str(run.ckpt_dir)) == str(run.ckpt_dir / "ckpt-3")
+    if where != "index":  # the same files are left in all three; export and resume read them once
+        return
 
     status, err = cli(capfd, "export", "--name", "t", "--runs-dir", tmp_path / "runs")
     assert status == 0, err[-3000:]

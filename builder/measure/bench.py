@@ -51,7 +51,8 @@ FIRST_FRAME_LOADS = 5  # the first-frame figure is their median
 
 
 def run_bench(site_dir: Path, *, frames: int, max_seconds: float, backends: list[str],
-              rebuild: bool = False, with_lighthouse: bool = True) -> dict:
+              rebuild: bool = False, with_lighthouse: bool = True,
+              first_frame_loads: int = FIRST_FRAME_LOADS) -> dict:
     from playwright.sync_api import sync_playwright
 
     pages.ensure_site(site_dir, rebuild)
@@ -79,8 +80,8 @@ def run_bench(site_dir: Path, *, frames: int, max_seconds: float, backends: list
                 results["browser"] = probe_browser(browser, f"{url}{pages.BASELINE_PAGE}?probe")
                 print("measuring the machine's reference convolution ...", flush=True)
                 results["machine"] = reference_speed(browser, f"{url}{pages.REFERENCE_PAGE}")
-                print(f"timing the first frame over {FIRST_FRAME_LOADS} fresh loads ...", flush=True)
-                results["first_frame"] = first_frames(browser, f"{url}{BACKENDS['auto']}", FIRST_FRAME_LOADS)
+                print(f"timing the first frame over {first_frame_loads} fresh loads ...", flush=True)
+                results["first_frame"] = first_frames(browser, f"{url}{BACKENDS['auto']}", first_frame_loads)
             finally:
                 browser.close()
 
