@@ -118,14 +118,17 @@ export function createGenerator(artifacts, { label = 'model', noise = null } = {
 
     /**
      * Runs the model once on a blank image so shaders and kernels exist before the first
-     * frame (and its output shape is checked), the motion's too: a blank map has no contrast,
-     * matches nothing and leaves the motion where it was. The caller waits for the returned
-     * tensor (without reading it back on the GPU) and disposes it.
+     * frame (and its output shape is checked), the motion's too (a first map, then a second
+     * measured from it: a blank map has no contrast, matches nothing and leaves the motion where
+     * it was). The caller waits for the returned tensor (without reading it back on the GPU)
+     * and disposes it.
      */
     warmUpSync() {
       const blank = tf.zeros(shape);
+      const map = motion ? new Float32Array(GRID * GRID) : null;
       try {
-        return this.predict(blank, null, 0, motion ? new Float32Array(GRID * GRID) : null);
+        if (motion) this.noiseShift(map).dispose();
+        return this.predict(blank, null, 0, map);
       } finally {
         blank.dispose();
       }
