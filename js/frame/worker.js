@@ -10,7 +10,7 @@
 //               {type: 'frame', id, seq, bitmap, params: {brightness, contrast, mirror}, anchor}
 // Messages out: {type: 'ready'} | {type: 'loaded', id, memory, warmUpMs} |
 //               {type: 'unloaded', id, memory} | {type: 'anchor', seq, anchor} |
-//               {type: 'frame', seq, output, input, anchor, ms, memory} |
+//               {type: 'frame', seq, output, input, travelled, ms, memory} |
 //               {type: 'error', id?, seq?, message}
 // `anchor` ({map, travelled} or null): the motion's state after the latest frame measured,
 // wherever it ran, so that the noise texture follows one chain of measurements across the
@@ -59,20 +59,22 @@ async function frame({ id, seq, bitmap, params, anchor }) {
     // from this one. Measured from the last frame back instead, every other frame followed a
     // chain of its own, and the noise jumped between the two chains' places frame by frame.
     if (next) self.postMessage({ type: 'anchor', seq, anchor: next });
+    let out;
+    try {
+      out = model.generator.predict(input, null, 0, shift);
+    } finally {
+      shift?.dispose();  // the wasm graph has run: it holds nothing of it
+    }
     let output;
     try {
-      const out = model.generator.predict(input, null, 0, shift);
-      try {
-        output = await out.data();
-      } finally {
-        out.dispose();
-      }
+      output = await out.data();
     } finally {
-      shift?.dispose();
+      out.dispose();
     }
     const t2 = performance.now();
     const ms = { preprocess: t1 - t0, inference: t2 - t1 };
-    self.postMessage({ type: 'frame', seq, output, input, anchor: next, ms, memory: tf.memory() },
+    const travelled = next ? next.travelled : null;  // the anchor itself went out above
+    self.postMessage({ type: 'frame', seq, output, input, travelled, ms, memory: tf.memory() },
       [output.buffer, input.buffer]);
   } finally {
     bitmap.close();

@@ -174,7 +174,6 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
           handle.busy = false;
           if (data.memory) handle.memory = data.memory;
           if (data.type !== 'frame') onError(data.message);
-          else if (data.anchor && data.seq > anchorSeq) [anchor, anchorSeq] = [data.anchor, data.seq];
           done.set(data.seq, data.type === 'frame' ? data : null);
         }
         // Show it and hand this worker its next frame now: waiting for the next animation frame
@@ -217,7 +216,7 @@ export async function createWorkerDevice({ count, url, wasmPaths }) {
         }
         previous = frame.smoothing > 0 ? output : null;
         lastInput = reply.input;
-        lastTravelled = reply.anchor?.travelled ?? null;
+        lastTravelled = reply.travelled;
         display.draw(output, size, frame.showInput ? reply.input : null);
         const t1 = performance.now();
         stats.stage('preprocess', reply.ms.preprocess);
