@@ -7,6 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 PY := .venv/bin/python
 VENV := .venv/.installed
 NODE := node_modules/.installed
+PYTEST_WORKERS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: build test serve bench chromium setup
@@ -14,8 +15,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 build: $(VENV) $(NODE)
 	$(PY) -m builder build
 
+# The suite in two parts, both run even if the first fails: what may share the machine, in
+# PYTEST_WORKERS processes at once; then the browser's tests and those that time themselves
+# (marked timed), one at a time, with nothing beside them.
 test: $(VENV) $(NODE) chromium
-	$(PY) -m pytest
+	@status=0; \
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not browser and not timed" || status=$$?; \
+	$(PY) -m pytest -m "browser or timed" || status=$$?; \
+	exit $$status
 
 serve: build
 	$(PY) -m builder serve

@@ -4,6 +4,8 @@ Browser tests use a site built from two tiny untrained 64 px models (fast frames
 switch to); tests that need the committed models ask for `real_site` / `real_server`.
 """
 
+import contextlib
+import fcntl
 import hashlib
 import sys
 from pathlib import Path
@@ -25,20 +27,35 @@ TINY_LEVELS = {"tiny_b": (0.6, 0.12)}  # name -> input levels (mean, sd) its met
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: runs a real Chromium on the built site (deselect: -m 'not browser')")
+    config.addinivalue_line("markers", "timed: times itself against a floor, so `make test` runs it with nothing beside "
+                            "it, after the tests it runs in parallel")
 
 
 def pytest_collection_modifyitems(items):
-    for item in items:
-        if "chromium" in getattr(item, "fixturenames", ()):
+    for item in items:  # tests that launch a browser of their own carry the mark themselves
+        if {"chromium", "playwright_driver"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
 
 
 # --- sites --------------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def one_process_at_a_time():
+    """Held while a session fixture fills the repository's shared caches (.cache/test-models,
+    .cache/convert): with `pytest -n`, the other processes wait, then find the cache filled,
+    instead of converting the same model at once and swapping each other's copy away."""
+    lock = REPO_ROOT / ".cache" / "test-fixtures.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
+
+
 def _build(config, out_dir: Path) -> Path:
     from builder.site.build import build_site
 
-    build_site(config, out_dir)
+    with one_process_at_a_time():
+        build_site(config, out_dir)
     if not (out_dir / "index.html").is_file():
         raise AssertionError(f"build_site wrote no {out_dir / 'index.html'}")
     return out_dir
@@ -63,12 +80,13 @@ def tiny_models_dir() -> Path:
     key = builder_source_hash()
     key.update(repr((sorted(TINY_MODELS.items()), sorted(TINY_LEVELS.items()))).encode())
     models_dir = REPO_ROOT / ".cache" / "test-models" / key.hexdigest()[:16]
-    if not models_dir.is_dir():
-        from builder.training.tiny import tiny_model
+    with one_process_at_a_time():
+        if not models_dir.is_dir():
+            from builder.training.tiny import tiny_model
 
-        with new_dir(models_dir) as work:  # complete or absent, even if interrupted
-            for seed, (name, tint) in enumerate(TINY_MODELS.items()):
-                tiny_model(work, name=name, size=64, seed=seed, tint=tint, levels=TINY_LEVELS.get(name))
+            with new_dir(models_dir) as work:  # complete or absent, even if interrupted
+                for seed, (name, tint) in enumerate(TINY_MODELS.items()):
+                    tiny_model(work, name=name, size=64, seed=seed, tint=tint, levels=TINY_LEVELS.get(name))
     return models_dir
 
 

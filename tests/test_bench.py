@@ -3,10 +3,13 @@ for are in its results (loose floors only; the real figures come from a full run
 
 import os
 
+import pytest
+
 from builder.measure.bench import run_bench
 from builder.measure.report import summary
 
 
+@pytest.mark.browser  # its own Chromium (and timings): run alone
 def test_bench_reports_the_machine_the_workers_and_the_page_thread(built_site):
     results = run_bench(built_site, frames=10, max_seconds=10, backends=["wasm", "wasm-1", "wasm-page"],
                         with_lighthouse=False, first_frame_loads=3)  # test_lighthouse.py runs Lighthouse

@@ -154,6 +154,7 @@ def test_site_model_in_tfjs_matches_keras_within_reported_psnr(project):
     assert np.std(tfjs_out) > 0.05  # a real image, not a constant
 
 
+@pytest.mark.timed
 def test_rebuild_with_nothing_changed_is_fast_and_byte_identical(project):
     root, _, _ = project
     before = tree_digest(root / "site")

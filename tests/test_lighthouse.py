@@ -2,9 +2,12 @@
 accessibility and best practices stay at 1.0. The performance score depends on the machine and
 belongs to `python -m builder bench`."""
 
+import pytest
+
 from builder.measure.lighthouse import lighthouse
 
 
+@pytest.mark.browser  # its own Chromium (and timings): run alone
 def test_accessibility_and_best_practices_score_1(server):
     result = lighthouse(server)
     assert "scores" in result, result

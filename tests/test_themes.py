@@ -104,6 +104,7 @@ def test_theme_info_describes_each_theme():
     assert not THEMES["ocean"].flip_vertical  # the sky stays on top
 
 
+@pytest.mark.timed
 @pytest.mark.parametrize("theme", sorted(THEMES))
 def test_render_time_floor(theme):
     # Loose floor only; the target is well under 0.5 s at 400 px on one core.
