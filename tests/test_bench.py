@@ -29,3 +29,15 @@ def test_bench_reports_the_machine_the_workers_and_the_page_thread(built_site):
     assert checks["first_frame_ms"]["value"] == first["median_ms"]
     assert checks["workers_speedup"]["value"] > 0 and checks["single_worker_inference_ms"]["value"] > 0
     assert "GFLOP/s on one convolution" in summary(results)
+
+
+def test_the_processor_is_read_from_cpuinfo_so_that_two_machines_are_told_apart():
+    from builder.measure.bench import processor, this_processor
+
+    text = ("processor\t: 0\nmodel name\t: AMD EPYC 7571\ncpu family\t: 23\nmodel\t\t: 1\ncpu MHz\t\t: 2199.960\n"
+            "flags\t\t: fpu sse avx avx2\n\nprocessor\t: 1\nmodel name\t: other\n")
+    assert processor(text) == {"name": "AMD EPYC 7571", "family": 23, "model": 1, "mhz": 2200, "avx512": False}
+    assert processor(text.replace("avx2", "avx2 avx512f"))["avx512"]
+    assert processor("") is None
+    if os.path.exists("/proc/cpuinfo"):
+        assert this_processor()["name"]

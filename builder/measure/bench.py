@@ -50,6 +50,27 @@ CAMERA_FRAMES = 120  # 2 s at 60 fps, looping
 FIRST_FRAME_LOADS = 5  # the first-frame figure is their median
 
 
+def processor(cpuinfo: str) -> dict | None:
+    """The first processor of /proc/cpuinfo's text: its name, family and model (which tell the
+    generation where a virtual machine's name does not: AMD family 23 is Zen 1 and 2, 25 Zen 3
+    and 4), clock and whether it has AVX-512. None where the text has no processor."""
+    first = dict(line.split(":", 1) for line in cpuinfo.split("\n\n")[0].splitlines() if ":" in line)
+    first = {key.strip(): value.strip() for key, value in first.items()}
+    if "model name" not in first:
+        return None
+    number = lambda key: int(first[key]) if first.get(key, "").isdigit() else None  # noqa: E731
+    mhz = first.get("cpu MHz")
+    return {"name": first["model name"], "family": number("cpu family"), "model": number("model"),
+            "mhz": round(float(mhz)) if mhz else None, "avx512": "avx512f" in first.get("flags", "").split()}
+
+
+def this_processor() -> dict | None:
+    try:
+        return processor(Path("/proc/cpuinfo").read_text())
+    except OSError:  # not Linux
+        return None
+
+
 def run_bench(site_dir: Path, *, frames: int, max_seconds: float, backends: list[str],
               rebuild: bool = False, with_lighthouse: bool = True,
               first_frame_loads: int = FIRST_FRAME_LOADS) -> dict:
@@ -64,6 +85,7 @@ def run_bench(site_dir: Path, *, frames: int, max_seconds: float, backends: list
     results = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
+        "processor": this_processor(),
         "model": {"name": model["name"], "size": size, "bytes": model.get("bytes"), "dtype": model.get("dtype")},
         "frames_requested": frames,
         "max_seconds": max_seconds,

@@ -91,10 +91,17 @@ def plot(results: dict, path: Path) -> None:
     ax_ms.legend(fontsize=7)
     browser = results.get("browser", {})
     fig.suptitle(f"Chromium {browser.get('chromium', '?')}, {browser.get('webgl_renderer', '?')}, "
-                 f"{results['cpus']} CPUs, {results['date']}", fontsize=8)
+                 f"{results['cpus']} CPUs{processor_words(results.get('processor'))}, {results['date']}", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def processor_words(cpu: dict | None) -> str:
+    if not cpu:
+        return ""
+    return (f" ({cpu['name']}, family {cpu['family']} model {cpu['model']}, {cpu['mhz']} MHz"
+            f"{', AVX-512' if cpu['avx512'] else ''})")
 
 
 def summary(results: dict) -> str:
@@ -103,7 +110,7 @@ def summary(results: dict) -> str:
     fine = machine.get("fine", {})
     lines = ["", f"machine: {machine.get('gflops', '?')} GFLOP/s on one convolution ({machine.get('conv', '?')}, "
                  f"tf.js wasm, one thread), {fine.get('gflops', '?')} on the finest level's ({fine.get('conv', '?')}); "
-                 f"{results['cpus']} CPUs",
+                 f"{results['cpus']} CPUs{processor_words(results.get('processor'))}",
              "", f"{'backend':<10} {'fps':>7} {'frames':>7} {'first ms':>9} {'readbacks':>9} {'Δtensors':>9} "
                  f"{'Δbytes':>8} {'Δheap KB':>9} {'long/s':>7} {'GFLOP/s':>8}  stage ms"]
     runs = {**results["backends"], "baseline": results.get("baseline", {})}
