@@ -16,12 +16,12 @@ build: $(VENV) $(NODE)
 	$(PY) -m builder build
 
 # The suite in two parts, both run even if the first fails: what may share the machine, in
-# PYTEST_WORKERS processes at once; then the browser's tests and those that time themselves
-# (marked timed), one at a time, with nothing beside them.
+# PYTEST_WORKERS processes at once; then the tests whose results depend on how fast things run
+# (marked timed: floors, ratios of times, the benchmark, Lighthouse), one at a time.
 test: $(VENV) $(NODE) chromium
 	@status=0; \
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not browser and not timed" || status=$$?; \
-	$(PY) -m pytest -m "browser or timed" || status=$$?; \
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not timed" || status=$$?; \
+	$(PY) -m pytest -m timed || status=$$?; \
 	exit $$status
 
 serve: build

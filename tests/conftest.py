@@ -27,12 +27,13 @@ TINY_LEVELS = {"tiny_b": (0.6, 0.12)}  # name -> input levels (mean, sd) its met
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: runs a real Chromium on the built site (deselect: -m 'not browser')")
-    config.addinivalue_line("markers", "timed: times itself against a floor, so `make test` runs it with nothing beside "
-                            "it, after the tests it runs in parallel")
+    config.addinivalue_line("markers", "timed: its result depends on how fast things run (a floor, a ratio of two "
+                            "times, frames keeping a camera's pace), so `make test` runs it with nothing beside it, "
+                            "after the tests it runs in parallel")
 
 
 def pytest_collection_modifyitems(items):
-    for item in items:  # tests that launch a browser of their own carry the mark themselves
+    for item in items:  # tests that start a browser of their own carry the mark themselves
         if {"chromium", "playwright_driver"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
 

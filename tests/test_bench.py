@@ -9,7 +9,8 @@ from builder.measure.bench import run_bench
 from builder.measure.report import summary
 
 
-@pytest.mark.browser  # its own Chromium (and timings): run alone
+@pytest.mark.browser
+@pytest.mark.timed  # a benchmark: nothing beside it
 def test_bench_reports_the_machine_the_workers_and_the_page_thread(built_site):
     results = run_bench(built_site, frames=10, max_seconds=10, backends=["wasm", "wasm-1", "wasm-page"],
                         with_lighthouse=False, first_frame_loads=3)  # test_lighthouse.py runs Lighthouse

@@ -190,6 +190,7 @@ window.Worker = class extends PageWorker {
 """
 
 
+@pytest.mark.timed  # compares two inference times
 def test_a_model_ready_before_the_picture_is_warmed_up_meanwhile(chromium, real_server):
     """While the visitor answers the camera's prompt the first model is warmed up, so the first
     frame after the answer runs warm: its inference takes well under the warm-up's cold run in
@@ -285,6 +286,7 @@ def frames_per_second(demo, seconds: float) -> float:
     return (demo.stats()["frames"] - before) / seconds
 
 
+@pytest.mark.timed  # a frame-rate floor
 def test_frame_workers_are_handed_frames_between_animation_frames(open_page, camera_context):
     """A worker's reply is shown and the worker handed its next frame at once, not at the next
     animation frame: with animation frames slowed to 2 a second, two 60-ms workers still make

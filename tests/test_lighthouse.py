@@ -7,7 +7,8 @@ import pytest
 from builder.measure.lighthouse import lighthouse
 
 
-@pytest.mark.browser  # its own Chromium (and timings): run alone
+@pytest.mark.browser
+@pytest.mark.timed  # Lighthouse times the page as it loads
 def test_accessibility_and_best_practices_score_1(server):
     result = lighthouse(server)
     assert "scores" in result, result

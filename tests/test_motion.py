@@ -177,6 +177,7 @@ def pan_y4m(path, *, width=320, height=240, step=3, frames=60, fps=30):
     return write_y4m(path, [image[top:top + height, t * step:t * step + width] for t in range(frames)], fps=fps)
 
 
+@pytest.mark.timed  # how far the texture went in so many seconds: frames must keep the camera's pace
 @pytest.mark.parametrize("query", ["?backend=wasm&workers=2", "?backend=webgl", "?backend=wasm&workers=0"],
                          ids=["workers", "webgl", "wasm"])
 def test_the_texture_moves_with_a_panning_camera(playwright_driver, server, tmp_path, query):
@@ -220,6 +221,7 @@ def stop_and_go_y4m(path, *, width=320, height=240, fps=30):
     return write_y4m(path, [image[100 + y:100 + y + height, x:x + width] for x, y in zip(xs, ys)], fps=fps)
 
 
+@pytest.mark.timed  # each motion anchor must be back before the next frame is dealt out
 def test_the_frame_workers_move_the_texture_along_one_chain(playwright_driver, real_server, tmp_path):
     """On the committed default model (whose frames take longer than a camera frame, so both
     workers are always busy) with two frame workers, frame n is dealt out while frame n - 1 is still running. Measured
