@@ -44,7 +44,9 @@ def pytest_collection_modifyitems(items):
 def one_process_at_a_time():
     """Held while a session fixture fills the repository's shared caches (.cache/test-models,
     .cache/convert): with `pytest -n`, the other processes wait, then find the cache filled,
-    instead of converting the same model at once and swapping each other's copy away."""
+    instead of converting the same model at once and swapping each other's copy away. (The tiny
+    site converts into its own temporary cache, and the build's other shared files are written
+    whole, by rename, so it needs no lock.)"""
     lock = REPO_ROOT / ".cache" / "test-fixtures.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "w") as held:
@@ -55,8 +57,7 @@ def one_process_at_a_time():
 def _build(config, out_dir: Path) -> Path:
     from builder.site.build import build_site
 
-    with one_process_at_a_time():
-        build_site(config, out_dir)
+    build_site(config, out_dir)
     if not (out_dir / "index.html").is_file():
         raise AssertionError(f"build_site wrote no {out_dir / 'index.html'}")
     return out_dir
@@ -115,7 +116,8 @@ def real_site(tmp_path_factory) -> Path:
     # Relative folders in the config mean the repository's, wherever pytest runs from.
     config = dataclasses.replace(config, models_dir=str(REPO_ROOT / config.models_dir),
                                  cache_dir=str(REPO_ROOT / config.cache_dir))
-    return _build(config, tmp_path_factory.mktemp("real-site") / "site")
+    with one_process_at_a_time():  # it converts into the repository's .cache/convert
+        return _build(config, tmp_path_factory.mktemp("real-site") / "site")
 
 
 # --- servers ------------------------------------------------------------------------------------
