@@ -54,11 +54,14 @@ def processor(cpuinfo: str) -> dict | None:
     """The first processor of /proc/cpuinfo's text: its name, family and model (which tell the
     generation where a virtual machine's name does not: AMD family 23 is Zen 1 and 2, 25 Zen 3
     and 4), clock and whether it has AVX-512. None where the text has no processor."""
-    first = dict(line.split(":", 1) for line in cpuinfo.split("\n\n")[0].splitlines() if ":" in line)
-    first = {key.strip(): value.strip() for key, value in first.items()}
+    first = {key.strip(): value.strip() for key, colon, value in
+             (line.partition(":") for line in cpuinfo.split("\n\n")[0].splitlines()) if colon}
     if "model name" not in first:
         return None
-    number = lambda key: int(first[key]) if first.get(key, "").isdigit() else None  # noqa: E731
+
+    def number(key: str) -> int | None:
+        return int(first[key]) if first.get(key, "").isdigit() else None
+
     mhz = first.get("cpu MHz")
     return {"name": first["model name"], "family": number("cpu family"), "model": number("model"),
             "mhz": round(float(mhz)) if mhz else None, "avx512": "avx512f" in first.get("flags", "").split()}
